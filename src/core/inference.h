@@ -1,0 +1,79 @@
+// The core API that every front end (HTTP, later gRPC and the C API) calls.
+// Front ends parse their wire format into these types and never reach deeper.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "core/tensor.h"
+
+namespace moat {
+
+// Who sent a request and how; carried into logs and audit records.
+struct RequestContext {
+  std::string request_id;  // the client's "id" if it sent one, else generated
+  std::string protocol;    // "http", "grpc", ...
+  std::string peer;        // "127.0.0.1:51234"
+};
+
+struct InferenceRequest {
+  std::string id;  // echoed in the response, may be empty
+  std::string model_name;
+  std::optional<int64_t> model_version;  // empty: the latest ready version
+  std::vector<Tensor> inputs;
+  // Outputs to return, in this order; empty means every output of the model.
+  std::vector<std::string> requested_outputs;
+};
+
+struct InferenceResponse {
+  std::string id;
+  std::string model_name;
+  int64_t model_version = 0;
+  std::vector<Tensor> outputs;
+};
+
+struct ModelMetadata {
+  std::string name;
+  std::vector<int64_t> versions;  // the ready versions, ascending
+  std::string platform;           // "onnxruntime"
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+};
+
+struct ServerMetadata {
+  std::string name;
+  std::string version;
+  std::vector<std::string> extensions;
+};
+
+// Thread-safe: front ends call it from many threads at once.
+class InferenceService {
+ public:
+  virtual ~InferenceService() = default;
+
+  virtual bool IsLive() const = 0;
+  virtual bool IsReady() const = 0;
+  virtual ServerMetadata GetServerMetadata() const = 0;
+
+  // NOT_FOUND for an unknown model or version. Without a version: the
+  // metadata of the latest ready version.
+  virtual StatusOr<ModelMetadata> GetModelMetadata(const std::string& model,
+                                                   std::optional<int64_t> version) const = 0;
+  // NOT_FOUND for an unknown model or version, else whether it is ready.
+  virtual StatusOr<bool> IsModelReady(const std::string& model, std::optional<int64_t> version) const = 0;
+
+  // Validates the request against the model, runs it and audits the outcome.
+  // Errors: NOT_FOUND (model or version), INVALID_ARGUMENT (names, types,
+  // shapes, sizes; the message names the tensor), INTERNAL (runtime failure).
+  virtual StatusOr<InferenceResponse> Infer(const InferenceRequest& request, const RequestContext& context) = 0;
+
+  // Audits a request that a front end rejected before it reached Infer (for
+  // example malformed JSON). `model` and `version` are as sent, possibly empty.
+  virtual void RecordRejectedRequest(const RequestContext& context, const std::string& model,
+                                     const std::string& version, const Status& reason) = 0;
+};
+
+}  // namespace moat
