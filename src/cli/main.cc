@@ -1,6 +1,8 @@
 #include <cstdlib>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 
@@ -8,6 +10,9 @@ int main(int argc, char** argv) {
   // The official ONNX Runtime builds start a telemetry uploader unless this
   // variable is set before the first Ort::Env; Moat never sends anything out.
   ::setenv("ORT_DISABLE_TELEMETRY", "1", 1);
+
+  // Diagnostics go to stderr so that command output on stdout stays parseable.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("moat"));
 
   CLI::App app{"Moat: an inference server that runs only signed models and keeps verifiable evidence"};
   app.require_subcommand(1);

@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` and `make test`. Both install
+# what is missing (scripts/install-deps.sh), then build with CMake and Ninja.
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build demo test fuzz clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	scripts/demo.sh $(BUILD)/moat .deps
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Coverage-guided fuzzing with libFuzzer (clang), FUZZ_SECONDS per target.
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DMOAT_FUZZ=ON -DMOAT_WERROR=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $$(cd fuzz && ls *_fuzzer.cc | sed 's/\.cc$$//')
+	for f in fuzz/*_fuzzer.cc; do \
+	  name=$$(basename $$f .cc); corpus=fuzz/corpus/$${name%_fuzzer}; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+	  $(FUZZ_BUILD)/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus/$$name $$corpus || exit 1; \
+	done
+
+clean:
+	rm -rf $(BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,41 @@
+// The ONNX Runtime backend (CPU).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/backend.h"
+
+namespace moat::runtime {
+
+struct OnnxRuntimeOptions {
+  // Threads of the one intra-op pool that all sessions share; 0 means one per
+  // core this process may run on. Sessions share the pool, so loading more
+  // models never multiplies threads.
+  int intra_op_threads = 0;
+  int inter_op_threads = 1;
+};
+
+// Creates the process-wide ONNX Runtime environment. Call once, before any
+// model is loaded; later calls with other options return FAILED_PRECONDITION.
+// Without a call, the first load uses the defaults. Sets
+// ORT_DISABLE_TELEMETRY=1 first if it is unset, because the official builds
+// otherwise start a telemetry uploader when the environment is created.
+Status InitOnnxRuntime(const OnnxRuntimeOptions& options);
+
+// The ONNX Runtime library version, for example "1.29.0".
+std::string OnnxRuntimeVersion();
+
+// Number of intra-op threads of the shared pool (after InitOnnxRuntime or the first load).
+int OnnxIntraOpThreads();
+
+// Loads a model from the bytes in memory. The session is built from exactly
+// these bytes, never from a path, so what runs is what was verified.
+StatusOr<std::unique_ptr<ModelInstance>> LoadOnnxModel(std::shared_ptr<const std::string> model_bytes,
+                                                       const std::string& model_label);
+
+// Reads the inputs and outputs a model declares, without optimising it.
+StatusOr<ModelSignature> InspectOnnxModel(std::string_view model_bytes);
+
+}  // namespace moat::runtime
