@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,7 +15,9 @@ std::string ErrnoText(int err) { return std::strerror(err); }
 }  // namespace
 
 StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  // O_NONBLOCK keeps a FIFO from blocking the open; it is rejected below, and
+  // the flag has no effect on reads of regular files.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     if (err == ELOOP) return FailedPreconditionError(path + ": is a symbolic link");
@@ -38,7 +41,15 @@ StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   // while it is read is still bounded by max_bytes.
   while (true) {
     if (done == out.size()) {
-      if (out.size() >= max_bytes) break;
+      if (out.size() >= max_bytes) {
+        char extra = 0;
+        if (::read(fd, &extra, 1) > 0) {
+          ::close(fd);
+          return ResourceExhaustedError(path + ": file grew past the limit of " + std::to_string(max_bytes) +
+                                        " bytes while it was read");
+        }
+        break;
+      }
       out.resize(std::min(max_bytes, out.size() + 65536));
     }
     ssize_t n = ::read(fd, out.data() + done, out.size() - done);
@@ -56,7 +67,7 @@ StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode) {
+Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode, bool replace) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return FailedPreconditionError(tmp + ": cannot create: " + ErrnoText(errno));
@@ -81,6 +92,15 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_
     return FailedPreconditionError(tmp + ": fsync failed: " + ErrnoText(err));
   }
   ::close(fd);
+  if (!replace) {
+    // link() fails with EEXIST instead of replacing, which rename() cannot do.
+    int linked = ::link(tmp.c_str(), path.c_str());
+    int err = errno;
+    ::unlink(tmp.c_str());
+    if (linked == 0) return OkStatus();
+    if (err == EEXIST) return AlreadyExistsError(path + ": already exists");
+    return FailedPreconditionError(path + ": cannot create: " + ErrnoText(err));
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

