@@ -1,0 +1,289 @@
+#include "server/http_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <new>
+#include <utility>
+
+#include "server/utf8.h"
+
+namespace moat::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kReadChunkBytes = 16u << 10;
+constexpr std::string_view kHeaderLengthField = "Inference-Header-Content-Length";
+
+std::string PeerName(const tcp::socket& socket) {
+  beast::error_code error;
+  tcp::endpoint endpoint = socket.remote_endpoint(error);
+  if (error) return "unknown";
+  std::string address = endpoint.address().to_string();
+  if (endpoint.address().is_v6()) address = "[" + address + "]";
+  return address + ":" + std::to_string(endpoint.port());
+}
+
+// Makes client-supplied text safe for one log line: control characters are
+// escaped and long values cut at 200 bytes.
+std::string LogSafe(std::string_view text) {
+  constexpr size_t kMaxLogged = 200;
+  std::string safe;
+  for (char c : SanitizeUtf8(text.substr(0, kMaxLogged))) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) {
+      safe += fmt::format("\\x{:02x}", byte);
+    } else {
+      safe += c;
+    }
+  }
+  if (text.size() > kMaxLogged) safe += "...";
+  return safe;
+}
+
+}  // namespace
+
+HttpSession::HttpSession(tcp::socket socket, SessionContext& context)
+    : stream_(std::move(socket)), context_(context), peer_(PeerName(stream_.socket())) {}
+
+HttpSession::~HttpSession() { context_.open_connections.fetch_sub(1, std::memory_order_relaxed); }
+
+void HttpSession::Start() {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+}
+
+void HttpSession::WaitForRequest() {
+  if (context_.stopping.load()) return Close();
+  // A pipelined request may already be buffered.
+  if (buffer_.size() > 0) return ReadHeader();
+
+  // The idle timeout covers the wait for the first byte. From there on, the
+  // request timeout bounds the whole request.
+  stream_.expires_after(context_.options.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+                          [self = shared_from_this()](beast::error_code error, size_t bytes) {
+                            if (error) {
+                              if (error == beast::error::timeout) {
+                                spdlog::debug("http closing idle connection from {}", self->peer_);
+                              }
+                              return self->Close();
+                            }
+                            self->buffer_.commit(bytes);
+                            self->ReadHeader();
+                          });
+}
+
+void HttpSession::ReadHeader() {
+  request_start_ = std::chrono::steady_clock::now();
+  method_.clear();
+  target_.clear();
+  keep_alive_ = false;
+  http_version_ = 11;
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(
+      std::min<size_t>(context_.options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
+  parser_->body_limit(static_cast<uint64_t>(context_.options.max_body_bytes));
+  stream_.expires_after(context_.options.request_timeout);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code error, size_t) { self->OnHeader(error); });
+}
+
+void HttpSession::OnHeader(beast::error_code error) {
+  // The request line is known even when a later header field failed.
+  method_ = std::string(parser_->get().method_string());
+  target_ = std::string(parser_->get().target());
+
+  if (error == http::error::body_limit) {
+    uint64_t length = parser_->content_length().value_or(0);
+    return RejectRequest(413,
+                         ResourceExhaustedError("request body of " + std::to_string(length) +
+                                                " bytes is larger than the limit of " +
+                                                std::to_string(context_.options.max_body_bytes) + " bytes"));
+  }
+  if (error == http::error::header_limit) {
+    return RejectRequest(
+        431, ResourceExhaustedError("request header is larger than the limit of " +
+                                    std::to_string(context_.options.max_header_bytes) + " bytes"));
+  }
+  if (error == beast::error::timeout) {
+    spdlog::info("http closing connection from {}: request header not received within {} ms", peer_,
+                 context_.options.request_timeout.count());
+    return Close();
+  }
+  if (error == http::error::end_of_stream || error == asio::error::operation_aborted) return Close();
+  if (error) return RejectRequest(400, InvalidArgumentError("malformed HTTP request: " + error.message()));
+
+  const auto& header = parser_->get();
+  keep_alive_ = header.keep_alive();
+  http_version_ = header.version();
+  if (!beast::iequals(header[http::field::expect], "100-continue")) return ReadBody();
+
+  auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, http_version_);
+  http::async_write(stream_, *interim,
+                    [self = shared_from_this(), interim](beast::error_code write_error, size_t) {
+                      if (write_error) return self->Close();
+                      self->ReadBody();
+                    });
+}
+
+void HttpSession::ReadBody() {
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code error, size_t) { self->OnBody(error); });
+}
+
+void HttpSession::OnBody(beast::error_code error) {
+  if (error == http::error::body_limit) {
+    return RejectRequest(413,
+                         ResourceExhaustedError("request body is larger than the limit of " +
+                                                std::to_string(context_.options.max_body_bytes) + " bytes"));
+  }
+  if (error == beast::error::timeout) {
+    HttpReply reply =
+        context_.handler.Reject(method_, target_, peer_, 408,
+                                Status(StatusCode::kDeadlineExceeded,
+                                       "request body not received within " +
+                                           std::to_string(context_.options.request_timeout.count()) + " ms"));
+    LogReply(reply);
+    return Close();
+  }
+  if (error == asio::error::operation_aborted) return Close();
+  if (error) {
+    return RejectRequest(400, InvalidArgumentError("malformed HTTP request body: " + error.message()));
+  }
+  Dispatch();
+}
+
+void HttpSession::Dispatch() {
+  http::request<http::string_body> message = parser_->release();
+  parser_.reset();
+
+  if (message.count(kHeaderLengthField) > 1) {
+    return RejectRequest(400,
+                         InvalidArgumentError(std::string(kHeaderLengthField) + " appears more than once"));
+  }
+  std::string_view encoding = message[http::field::content_encoding];
+  if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
+    return RejectRequest(415, UnimplementedError("Content-Encoding '" + std::string(encoding) +
+                                                 "' is not supported. Send the body uncompressed."));
+  }
+
+  HttpRequest request;
+  request.method = method_;
+  request.target = target_;
+  request.body = std::make_shared<const std::string>(std::move(message.body()));
+  if (auto field = message.find(kHeaderLengthField); field != message.end()) {
+    request.inference_header_length = std::string(field->value());
+  }
+  request.peer = peer_;
+
+  if (!HttpHandler::IsInferTarget(request.target)) return Send(HandleCatchingBadAlloc(request), false);
+
+  // Inference may take long, so it runs on the worker pool and the reply is
+  // sent from this session's strand.
+  auto executor = stream_.get_executor();
+  asio::post(context_.workers, [self = shared_from_this(), executor, request = std::move(request)] {
+    HttpReply reply = self->HandleCatchingBadAlloc(request);
+    asio::post(executor, [self, reply = std::move(reply)]() mutable { self->Send(std::move(reply), false); });
+  });
+}
+
+// Large JSON bodies allocate a document several times their size, so running
+// out of memory is an error reply rather than the end of the process.
+HttpReply HttpSession::HandleCatchingBadAlloc(const HttpRequest& request) {
+  try {
+    return context_.handler.Handle(request);
+  } catch (const std::bad_alloc&) {
+    return context_.handler.Reject(
+        request.method, request.target, peer_, 503,
+        UnavailableError("the server ran out of memory while handling the request"));
+  }
+}
+
+void HttpSession::RejectRequest(unsigned http_status, const Status& reason) {
+  Send(context_.handler.Reject(method_, target_, peer_, http_status, reason), true);
+}
+
+void HttpSession::Send(HttpReply reply, bool close_after) {
+  LogReply(reply);
+  auto response = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status),
+                                                                      http_version_);
+  response->set(http::field::server, "moat");
+  response->set(http::field::content_type, reply.content_type);
+  if (reply.inference_header_length) {
+    response->set(kHeaderLengthField, std::to_string(*reply.inference_header_length));
+  }
+  if (!reply.allow.empty()) response->set(http::field::allow, reply.allow);
+  response->body() = std::move(reply.body);
+  bool close = close_after || !keep_alive_ || context_.stopping.load();
+  response->keep_alive(!close);
+  response->prepare_payload();
+
+  stream_.expires_after(context_.options.request_timeout);
+  http::async_write(stream_, *response,
+                    [self = shared_from_this(), response, close](beast::error_code error, size_t) {
+                      self->OnWrite(close, error);
+                    });
+}
+
+void HttpSession::OnWrite(bool close_after, beast::error_code error) {
+  if (error) return Close();
+  if (close_after) return Linger();
+  WaitForRequest();
+}
+
+// Closing a socket with unread input makes the kernel send a reset, which can
+// destroy the reply before the client reads it (a 413 while the client is
+// still sending its body). So the session stops sending and discards input.
+// It closes when the client does, when the request timeout passes, or when
+// max_body_bytes more have arrived.
+void HttpSession::Linger() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  buffer_.clear();
+  stream_.expires_after(context_.options.request_timeout);
+  Drain(0);
+}
+
+void HttpSession::Drain(size_t drained) {
+  stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+                          [self = shared_from_this(), drained](beast::error_code error, size_t bytes) {
+                            if (error || drained + bytes > self->context_.options.max_body_bytes) {
+                              return self->Close();
+                            }
+                            self->Drain(drained + bytes);
+                          });
+}
+
+void HttpSession::Close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.close();
+}
+
+void HttpSession::LogReply(const HttpReply& reply) const {
+  double latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_start_).count();
+  std::string model = reply.model.empty() ? "-" : LogSafe(reply.model);
+  if (reply.status < 400) {
+    spdlog::info("http request {} {} {} from {} model={} status={} latency_ms={:.3f}",
+                 LogSafe(reply.request_id), LogSafe(method_), LogSafe(target_), peer_, model, reply.status,
+                 latency_ms);
+    return;
+  }
+  auto level = reply.status >= 500 ? spdlog::level::err : spdlog::level::warn;
+  spdlog::log(level, "http request {} {} {} from {} model={} status={} latency_ms={:.3f} error: {}",
+              LogSafe(reply.request_id), LogSafe(method_), LogSafe(target_), peer_, model, reply.status,
+              latency_ms, LogSafe(reply.error));
+}
+
+}  // namespace moat::server

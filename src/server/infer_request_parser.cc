@@ -1,0 +1,342 @@
+#include "server/infer_request_parser.h"
+
+#include <rapidjson/error/en.h>
+
+#include <array>
+#include <limits>
+#include <unordered_set>
+#include <utility>
+
+#include "core/tensor.h"
+#include "server/json.h"
+#include "server/json_tensor.h"
+#include "server/utf8.h"
+
+namespace moat::server {
+namespace {
+
+using rapidjson::Value;
+
+std::string_view StringOf(const Value& value) { return {value.GetString(), value.GetStringLength()}; }
+
+std::string Quote(std::string_view text) { return "'" + SanitizeUtf8(text) + "'"; }
+
+// Names an input or requested output in errors: by its "name" when it has a
+// string one, else by its index.
+std::string DescribeElement(std::string_view kind, const Value& element, size_t index) {
+  if (element.IsObject()) {
+    auto name = element.FindMember("name");
+    if (name != element.MemberEnd() && name->value.IsString()) {
+      return std::string(kind) + " " + Quote(StringOf(name->value));
+    }
+  }
+  return std::string(kind) + " " + std::to_string(index);
+}
+
+// Returns a pointer to each of the `known` members of `object` (nullptr when
+// absent), in the order of `known`. `noun` is "field" or "parameter" and
+// `where` names the object in errors about unknown or repeated names.
+// Unknown fields are rejected. Unknown parameters are skipped, because the
+// protocol leaves parameters open and clients add their own (MLServer-style
+// clients send "content_type", for example).
+template <size_t N>
+StatusOr<std::array<const Value*, N>> CollectMembers(const Value& object,
+                                                     const std::array<std::string_view, N>& known,
+                                                     std::string_view noun, const std::string& where) {
+  if (!object.IsObject()) {
+    return InvalidArgumentError(where + ": expected a JSON object, got " + DescribeJsonValue(object));
+  }
+  std::array<const Value*, N> members{};
+  for (const auto& member : object.GetObject()) {
+    std::string_view key = StringOf(member.name);
+    size_t i = 0;
+    while (i < N && known[i] != key) ++i;
+    if (i == N && noun == "parameter") continue;
+    if (i == N) return InvalidArgumentError(where + ": unknown " + std::string(noun) + " " + Quote(key));
+    if (members[i] != nullptr) {
+      return InvalidArgumentError(where + ": duplicate " + std::string(noun) + " " + Quote(key));
+    }
+    members[i] = &member.value;
+  }
+  return members;
+}
+
+Status RejectUnimplemented(const Value* member, std::string_view name, const std::string& where,
+                           std::string_view feature) {
+  if (member == nullptr) return OkStatus();
+  return UnimplementedError(where + ": parameter " + Quote(name) +
+                            " is not supported, because Moat does not serve " + std::string(feature) +
+                            " over HTTP");
+}
+
+StatusOr<size_t> ParseHeaderLength(std::string_view text, size_t body_size) {
+  auto invalid = [&] {
+    return InvalidArgumentError("Inference-Header-Content-Length " + Quote(text) +
+                                " is not a decimal byte count");
+  };
+  if (text.empty() || text.size() > 19) return invalid();
+  size_t length = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return invalid();
+    length = length * 10 + static_cast<size_t>(c - '0');
+  }
+  if (length > body_size) {
+    return InvalidArgumentError("Inference-Header-Content-Length " + std::to_string(length) +
+                                " is larger than the request body of " + std::to_string(body_size) +
+                                " bytes");
+  }
+  return length;
+}
+
+class InferRequestParser {
+ public:
+  InferRequestParser(std::shared_ptr<const std::string> body, size_t json_size, bool has_binary_section)
+      : body_(std::move(body)),
+        json_size_(json_size),
+        has_binary_section_(has_binary_section),
+        binary_offset_(json_size) {}
+
+  StatusOr<ParsedInferRequest> Parse() {
+    rapidjson::Document document;
+    document.Parse<kJsonParseFlags>(body_->data(), json_size_);
+    if (document.HasParseError()) {
+      return InvalidArgumentError("malformed JSON in the infer request at offset " +
+                                  std::to_string(document.GetErrorOffset()) + ": " +
+                                  rapidjson::GetParseError_En(document.GetParseError()));
+    }
+
+    static constexpr std::array<std::string_view, 4> kFields = {"id", "parameters", "inputs", "outputs"};
+    MOAT_ASSIGN_OR_RETURN(auto fields, CollectMembers(document, kFields, "field", "infer request"));
+    auto [id, parameters, inputs, outputs] = fields;
+
+    if (id != nullptr) {
+      if (!id->IsString()) {
+        return InvalidArgumentError("infer request: 'id' must be a string, got " + DescribeJsonValue(*id));
+      }
+      result_.request.id = std::string(StringOf(*id));
+    }
+    if (parameters != nullptr) MOAT_RETURN_IF_ERROR(ParseRequestParameters(*parameters));
+    if (inputs == nullptr) return InvalidArgumentError("infer request: missing field 'inputs'");
+    MOAT_RETURN_IF_ERROR(ParseInputs(*inputs));
+    if (outputs != nullptr) MOAT_RETURN_IF_ERROR(ParseOutputs(*outputs));
+    return std::move(result_);
+  }
+
+ private:
+  Status ParseRequestParameters(const Value& parameters) {
+    static constexpr std::array<std::string_view, 6> kParameters = {
+        "binary_data_output", "sequence_id", "sequence_start", "sequence_end", "priority", "timeout"};
+    const std::string where = "infer request";
+    MOAT_ASSIGN_OR_RETURN(auto members, CollectMembers(parameters, kParameters, "parameter", where));
+    for (size_t i = 1; i < 4; ++i) {
+      MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[i], kParameters[i], where, "sequence batching"));
+    }
+    MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[4], kParameters[4], where, "request priorities"));
+    MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[5], kParameters[5], where, "per-request timeouts"));
+    if (const Value* binary = members[0]) {
+      if (!binary->IsBool()) {
+        return InvalidArgumentError(where + ": parameter 'binary_data_output' must be true or false, got " +
+                                    DescribeJsonValue(*binary));
+      }
+      result_.output_format.binary_by_default = binary->GetBool();
+    }
+    return OkStatus();
+  }
+
+  Status ParseInputs(const Value& inputs) {
+    if (!inputs.IsArray()) {
+      return InvalidArgumentError("infer request: 'inputs' must be an array, got " +
+                                  DescribeJsonValue(inputs));
+    }
+    std::unordered_set<std::string> names;
+    for (rapidjson::SizeType i = 0; i < inputs.Size(); ++i) {
+      MOAT_ASSIGN_OR_RETURN(Tensor tensor, ParseInput(inputs[i], i));
+      if (!names.insert(tensor.name).second) {
+        return InvalidArgumentError("infer request: input " + Quote(tensor.name) + " appears more than once");
+      }
+      result_.request.inputs.push_back(std::move(tensor));
+    }
+    if (has_binary_section_ && binary_offset_ != body_->size()) {
+      return InvalidArgumentError("infer request: " + std::to_string(body_->size() - binary_offset_) +
+                                  " bytes of the body follow the binary data of the last input");
+    }
+    return OkStatus();
+  }
+
+  StatusOr<Tensor> ParseInput(const Value& input, size_t index) {
+    static constexpr std::array<std::string_view, 5> kFields = {"name", "shape", "datatype", "data",
+                                                                "parameters"};
+    const std::string where = DescribeElement("input", input, index);
+    MOAT_ASSIGN_OR_RETURN(auto fields, CollectMembers(input, kFields, "field", where));
+    auto [name, shape, datatype, data, parameters] = fields;
+
+    if (name == nullptr) return InvalidArgumentError(where + ": missing field 'name'");
+    if (!name->IsString()) {
+      return InvalidArgumentError(where + ": 'name' must be a string, got " + DescribeJsonValue(*name));
+    }
+    Tensor tensor;
+    tensor.name = std::string(StringOf(*name));
+
+    if (datatype == nullptr) return InvalidArgumentError(where + ": missing field 'datatype'");
+    std::optional<DataType> parsed_type;
+    if (datatype->IsString()) parsed_type = ParseDataType(StringOf(*datatype));
+    if (!parsed_type) {
+      return InvalidArgumentError(where + ": unknown datatype " + DescribeJsonValue(*datatype));
+    }
+    tensor.datatype = *parsed_type;
+
+    if (shape == nullptr) return InvalidArgumentError(where + ": missing field 'shape'");
+    MOAT_ASSIGN_OR_RETURN(tensor.shape, ParseShape(*shape, where));
+
+    std::optional<uint64_t> binary_size;
+    if (parameters != nullptr) {
+      MOAT_ASSIGN_OR_RETURN(binary_size, ParseInputParameters(*parameters, where));
+    }
+    if (data != nullptr && binary_size) {
+      return InvalidArgumentError(
+          where + " has both 'data' and the 'binary_data_size' parameter, but only one of them may be sent");
+    }
+    if (binary_size) {
+      MOAT_RETURN_IF_ERROR(TakeBinaryData(*binary_size, tensor, where));
+      return tensor;
+    }
+    if (data == nullptr) {
+      return InvalidArgumentError(where + " has neither 'data' nor the 'binary_data_size' parameter");
+    }
+    MOAT_ASSIGN_OR_RETURN(std::string bytes,
+                          DecodeJsonTensorData(*data, tensor.datatype, tensor.shape, tensor.name));
+    return MakeOwnedTensor(std::move(tensor.name), tensor.datatype, std::move(tensor.shape),
+                           std::move(bytes));
+  }
+
+  static StatusOr<std::vector<int64_t>> ParseShape(const Value& shape, const std::string& where) {
+    if (!shape.IsArray()) {
+      return InvalidArgumentError(where + ": 'shape' must be an array, got " + DescribeJsonValue(shape));
+    }
+    if (shape.Size() > kMaxTensorRank) {
+      return InvalidArgumentError(where + ": 'shape' has " + std::to_string(shape.Size()) +
+                                  " dimensions, above the maximum of " + std::to_string(kMaxTensorRank));
+    }
+    std::vector<int64_t> dims;
+    dims.reserve(shape.Size());
+    for (rapidjson::SizeType i = 0; i < shape.Size(); ++i) {
+      if (!shape[i].IsInt64()) {
+        return InvalidArgumentError(where + ": shape dimension " + std::to_string(i) + " (" +
+                                    DescribeJsonValue(shape[i]) + ") is not an integer that fits int64");
+      }
+      dims.push_back(shape[i].GetInt64());
+    }
+    MOAT_RETURN_IF_ERROR(ElementCount(dims, where).status());
+    return dims;
+  }
+
+  static StatusOr<std::optional<uint64_t>> ParseInputParameters(const Value& parameters,
+                                                                const std::string& where) {
+    static constexpr std::array<std::string_view, 4> kParameters = {
+        "binary_data_size", "shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"};
+    MOAT_ASSIGN_OR_RETURN(auto members, CollectMembers(parameters, kParameters, "parameter", where));
+    for (size_t i = 1; i < kParameters.size(); ++i) {
+      MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[i], kParameters[i], where, "shared-memory tensors"));
+    }
+    const Value* size = members[0];
+    if (size == nullptr) return std::optional<uint64_t>();
+    if (!size->IsUint64()) {
+      return InvalidArgumentError(where +
+                                  ": parameter 'binary_data_size' must be a non-negative integer, got " +
+                                  DescribeJsonValue(*size));
+    }
+    return std::optional<uint64_t>(size->GetUint64());
+  }
+
+  // Points `tensor` at the next `size` bytes after the JSON header.
+  Status TakeBinaryData(uint64_t size, Tensor& tensor, const std::string& where) {
+    if (!has_binary_section_) {
+      return InvalidArgumentError(
+          where +
+          " has the 'binary_data_size' parameter but the request has no "
+          "Inference-Header-Content-Length header to say where the binary data starts");
+    }
+    size_t remaining = body_->size() - binary_offset_;
+    if (size > remaining) {
+      return InvalidArgumentError(where + ": binary_data_size " + std::to_string(size) +
+                                  " runs past the end of the body, where only " + std::to_string(remaining) +
+                                  " bytes remain");
+    }
+    tensor.data = {reinterpret_cast<const uint8_t*>(body_->data()) + binary_offset_,
+                   static_cast<size_t>(size)};
+    tensor.owner = body_;
+    binary_offset_ += static_cast<size_t>(size);
+    return CheckTensorByteSize(tensor);
+  }
+
+  Status ParseOutputs(const Value& outputs) {
+    if (!outputs.IsArray()) {
+      return InvalidArgumentError("infer request: 'outputs' must be an array, got " +
+                                  DescribeJsonValue(outputs));
+    }
+    std::unordered_set<std::string> names;
+    for (rapidjson::SizeType i = 0; i < outputs.Size(); ++i) {
+      MOAT_ASSIGN_OR_RETURN(std::string name, ParseOutput(outputs[i], i));
+      if (!names.insert(name).second) {
+        return InvalidArgumentError("infer request: output " + Quote(name) + " is requested more than once");
+      }
+      result_.request.requested_outputs.push_back(std::move(name));
+    }
+    return OkStatus();
+  }
+
+  StatusOr<std::string> ParseOutput(const Value& output, size_t index) {
+    static constexpr std::array<std::string_view, 2> kFields = {"name", "parameters"};
+    const std::string where = DescribeElement("requested output", output, index);
+    MOAT_ASSIGN_OR_RETURN(auto fields, CollectMembers(output, kFields, "field", where));
+    auto [name, parameters] = fields;
+    if (name == nullptr) return InvalidArgumentError(where + ": missing field 'name'");
+    if (!name->IsString()) {
+      return InvalidArgumentError(where + ": 'name' must be a string, got " + DescribeJsonValue(*name));
+    }
+    std::string output_name(StringOf(*name));
+    if (parameters == nullptr) return output_name;
+
+    static constexpr std::array<std::string_view, 5> kParameters = {
+        "binary_data", "classification", "shared_memory_region", "shared_memory_byte_size",
+        "shared_memory_offset"};
+    MOAT_ASSIGN_OR_RETURN(auto members, CollectMembers(*parameters, kParameters, "parameter", where));
+    MOAT_RETURN_IF_ERROR(
+        RejectUnimplemented(members[1], kParameters[1], where, "the classification extension"));
+    for (size_t i = 2; i < kParameters.size(); ++i) {
+      MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[i], kParameters[i], where, "shared-memory tensors"));
+    }
+    if (const Value* binary = members[0]) {
+      if (!binary->IsBool()) {
+        return InvalidArgumentError(where + ": parameter 'binary_data' must be true or false, got " +
+                                    DescribeJsonValue(*binary));
+      }
+      result_.output_format.binary_by_name[output_name] = binary->GetBool();
+    }
+    return output_name;
+  }
+
+  std::shared_ptr<const std::string> body_;
+  size_t json_size_;
+  bool has_binary_section_;
+  size_t binary_offset_;  // the first body byte not yet taken by a binary input
+  ParsedInferRequest result_;
+};
+
+}  // namespace
+
+bool OutputFormat::IsBinary(std::string_view output) const {
+  auto it = binary_by_name.find(output);
+  return it != binary_by_name.end() ? it->second : binary_by_default;
+}
+
+StatusOr<ParsedInferRequest> ParseInferRequest(std::shared_ptr<const std::string> body,
+                                               std::optional<std::string_view> header_length) {
+  size_t json_size = body->size();
+  if (header_length) {
+    MOAT_ASSIGN_OR_RETURN(json_size, ParseHeaderLength(*header_length, body->size()));
+  }
+  return InferRequestParser(std::move(body), json_size, header_length.has_value()).Parse();
+}
+
+}  // namespace moat::server

@@ -1,0 +1,121 @@
+#include "server/route.h"
+
+#include <limits>
+#include <vector>
+
+#include "server/utf8.h"
+
+namespace moat::server {
+namespace {
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> segments;
+  size_t start = 1;  // after the leading '/'
+  while (true) {
+    size_t slash = path.find('/', start);
+    segments.push_back(path.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return segments;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Matches /v2/models/{m}[/versions/{v}][/ready|/infer] from segment 2 on.
+StatusOr<Route> MatchModelRoute(const std::vector<std::string_view>& segments, Status not_found) {
+  Route route;
+  route.model_segment = std::string(segments[2]);
+  size_t next = 3;
+  if (segments.size() >= 5 && segments[3] == "versions") {
+    route.version_segment = std::string(segments[4]);  // may be empty, which ParseModelVersion rejects
+    next = 5;
+  }
+  if (segments.size() == next) {
+    route.endpoint = Endpoint::kModelMetadata;
+  } else if (segments.size() == next + 1 && segments[next] == "ready") {
+    route.endpoint = Endpoint::kModelReady;
+  } else if (segments.size() == next + 1 && segments[next] == "infer") {
+    route.endpoint = Endpoint::kInfer;
+  } else {
+    return not_found;
+  }
+  return route;
+}
+
+}  // namespace
+
+StatusOr<Route> MatchRoute(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  Status not_found = NotFoundError("no endpoint at path '" + SanitizeUtf8(path) + "'");
+  if (path.empty() || path.front() != '/') return not_found;
+
+  std::vector<std::string_view> segments = SplitPath(path);
+  if (segments[0] != "v2") return not_found;
+  if (segments.size() == 1) return Route{Endpoint::kServerMetadata, "", std::nullopt};
+  if (segments.size() == 3 && segments[1] == "health") {
+    if (segments[2] == "live") return Route{Endpoint::kHealthLive, "", std::nullopt};
+    if (segments[2] == "ready") return Route{Endpoint::kHealthReady, "", std::nullopt};
+    return not_found;
+  }
+  if (segments.size() >= 3 && segments[1] == "models") return MatchModelRoute(segments, not_found);
+  return not_found;
+}
+
+std::string_view EndpointMethod(Endpoint endpoint) { return endpoint == Endpoint::kInfer ? "POST" : "GET"; }
+
+StatusOr<std::string> DecodeModelName(std::string_view segment) {
+  std::string shown = "'" + SanitizeUtf8(segment) + "'";
+  if (segment.empty()) return InvalidArgumentError("model name in the path is empty");
+
+  std::string name;
+  name.reserve(segment.size());
+  for (size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      name += segment[i];
+      continue;
+    }
+    int high = i + 2 < segment.size() ? HexValue(segment[i + 1]) : -1;
+    int low = i + 2 < segment.size() ? HexValue(segment[i + 2]) : -1;
+    if (high < 0 || low < 0) {
+      return InvalidArgumentError("model name " + shown + " has an invalid percent-escape at offset " +
+                                  std::to_string(i) + "; '%' must be followed by two hex digits");
+    }
+    char decoded = static_cast<char>(high * 16 + low);
+    if (decoded == '/' || decoded == '\0') {
+      return InvalidArgumentError("model name " + shown + " decodes to a '/' or NUL character at offset " +
+                                  std::to_string(i) + ", which model names cannot contain");
+    }
+    name += decoded;
+    i += 2;
+  }
+  if (!IsValidUtf8(name)) {
+    return InvalidArgumentError("model name " + shown + " does not decode to UTF-8 text");
+  }
+  return name;
+}
+
+StatusOr<std::optional<int64_t>> ParseModelVersion(const std::optional<std::string>& version_segment) {
+  if (!version_segment) return std::optional<int64_t>();
+  std::string_view segment = *version_segment;
+  auto invalid = [&] {
+    return InvalidArgumentError("model version '" + SanitizeUtf8(segment) +
+                                "' in the path is invalid; it must be a positive decimal integer");
+  };
+  if (segment.empty() || segment.front() == '0' || segment.size() > 19) return invalid();
+  int64_t version = 0;
+  for (char c : segment) {
+    if (c < '0' || c > '9') return invalid();
+    int digit = c - '0';
+    if (version > (std::numeric_limits<int64_t>::max() - digit) / 10) return invalid();
+    version = version * 10 + digit;
+  }
+  return std::optional<int64_t>(version);
+}
+
+}  // namespace moat::server

@@ -1,0 +1,102 @@
+// An InferenceService for front-end tests that need no models: model "echo"
+// (versions 1 and 2, version 2 not ready) returns its inputs as outputs, and
+// every call is recorded.
+#pragma once
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/inference.h"
+
+namespace moat::server::testing {
+
+struct RejectedRecord {
+  RequestContext context;
+  std::string model;
+  std::string version;
+  Status reason;
+};
+
+class FakeService final : public InferenceService {
+ public:
+  bool IsLive() const override { return live; }
+  bool IsReady() const override { return ready; }
+
+  ServerMetadata GetServerMetadata() const override { return {"moat", "0.0.0-test", {}}; }
+
+  StatusOr<ModelMetadata> GetModelMetadata(const std::string& model,
+                                           std::optional<int64_t> version) const override {
+    MOAT_RETURN_IF_ERROR(Check(model, version));
+    ModelMetadata metadata;
+    metadata.name = model;
+    metadata.versions = {1};
+    metadata.platform = "fake";
+    metadata.inputs = {{"INPUT0", DataType::kFp32, {-1}}};
+    metadata.outputs = {{"INPUT0", DataType::kFp32, {-1}}};
+    return metadata;
+  }
+
+  StatusOr<bool> IsModelReady(const std::string& model, std::optional<int64_t> version) const override {
+    MOAT_RETURN_IF_ERROR(Check(model, version));
+    return version.value_or(1) == 1;
+  }
+
+  StatusOr<InferenceResponse> Infer(const InferenceRequest& request, const RequestContext& context) override {
+    {
+      std::lock_guard lock(mutex_);
+      inferred_.push_back({request, context});
+    }
+    MOAT_RETURN_IF_ERROR(Check(request.model_name, request.model_version));
+    if (!infer_error.ok()) return infer_error;
+    InferenceResponse response;
+    response.id = request.id;
+    response.model_name = request.model_name;
+    response.model_version = request.model_version.value_or(1);
+    for (const Tensor& input : request.inputs) {
+      if (request.requested_outputs.empty() ||
+          std::find(request.requested_outputs.begin(), request.requested_outputs.end(), input.name) !=
+              request.requested_outputs.end()) {
+        response.outputs.push_back(input);
+      }
+    }
+    return response;
+  }
+
+  void RecordRejectedRequest(const RequestContext& context, const std::string& model,
+                             const std::string& version, const Status& reason) override {
+    std::lock_guard lock(mutex_);
+    rejected_.push_back({context, model, version, reason});
+  }
+
+  std::vector<RejectedRecord> rejected() const {
+    std::lock_guard lock(mutex_);
+    return rejected_;
+  }
+
+  std::vector<std::pair<InferenceRequest, RequestContext>> inferred() const {
+    std::lock_guard lock(mutex_);
+    return inferred_;
+  }
+
+  // Set by tests before the service is used.
+  bool live = true;
+  bool ready = true;
+  Status infer_error;  // returned by Infer for model "echo" when not OK
+
+ private:
+  static Status Check(const std::string& model, std::optional<int64_t> version) {
+    if (model != "echo") return NotFoundError("model '" + model + "' not found");
+    if (version && *version != 1 && *version != 2) {
+      return NotFoundError("model 'echo' has no version " + std::to_string(*version));
+    }
+    return OkStatus();
+  }
+
+  mutable std::mutex mutex_;
+  std::vector<RejectedRecord> rejected_;
+  std::vector<std::pair<InferenceRequest, RequestContext>> inferred_;
+};
+
+}  // namespace moat::server::testing
