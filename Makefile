@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test fuzz clean
+.PHONY: all deps build demo test bench fuzz clean
 
 all: build
 
@@ -22,6 +22,11 @@ demo: build
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Median detector latency, in-process ONNX Runtime against HTTP (docs/benchmarks.md).
+bench: build
+	ORT_DISABLE_TELEMETRY=1 $(BUILD)/bench/detector_latency --benchmark_repetitions=10 \
+	  --benchmark_report_aggregates_only=true
 
 # Coverage-guided fuzzing with libFuzzer (clang), FUZZ_SECONDS per target.
 fuzz: deps

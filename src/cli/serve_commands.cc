@@ -29,6 +29,7 @@ struct ServeFlags {
   int io_threads = 1;
   size_t max_body_bytes = size_t{64} << 20;
   bool audit_no_sync = false;
+  bool intra_op_spinning = false;
 };
 
 // Splits "HOST:PORT" or "[IPV6]:PORT".
@@ -80,6 +81,7 @@ int RunServe(const ServeFlags& flags) {
   }
   runtime::OnnxRuntimeOptions runtime_options;
   runtime_options.intra_op_threads = flags.intra_op_threads;
+  runtime_options.allow_spinning = flags.intra_op_spinning;
   if (Status status = runtime::InitOnnxRuntime(runtime_options); !status.ok()) {
     std::cerr << "moat serve: " << status.message() << "\n";
     return 1;
@@ -141,6 +143,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--intra-op-threads", flags->intra_op_threads,
                     "ONNX Runtime threads shared by all models; 0 means one per usable core")
       ->capture_default_str();
+  serve->add_flag("--intra-op-spinning", flags->intra_op_spinning,
+                  "Let idle ONNX Runtime threads spin for work (lower latency on an otherwise idle machine, "
+                  "but they compete with request handling for cores)");
   serve->add_option("--workers", flags->workers,
                     "Requests run at once; with the default 1, workers x intra-op threads stays within the cores")
       ->capture_default_str()

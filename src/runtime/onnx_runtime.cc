@@ -48,6 +48,7 @@ Status CreateEnvLocked(EnvState& state, const OnnxRuntimeOptions& options) {
     Ort::ThreadingOptions threading;
     threading.SetGlobalIntraOpNumThreads(intra);
     threading.SetGlobalInterOpNumThreads(options.inter_op_threads > 0 ? options.inter_op_threads : 1);
+    threading.SetGlobalSpinControl(options.allow_spinning ? 1 : 0);
     state.env = std::make_unique<Ort::Env>(threading, ORT_LOGGING_LEVEL_WARNING, "moat");
   } catch (const Ort::Exception& e) {
     return InternalError(std::string("cannot create the ONNX Runtime environment: ") + e.what());
@@ -223,7 +224,8 @@ Status InitOnnxRuntime(const OnnxRuntimeOptions& options) {
   std::lock_guard lock(state.mutex);
   if (state.env) {
     if (state.options.intra_op_threads == options.intra_op_threads &&
-        state.options.inter_op_threads == options.inter_op_threads) {
+        state.options.inter_op_threads == options.inter_op_threads &&
+        state.options.allow_spinning == options.allow_spinning) {
       return OkStatus();
     }
     return FailedPreconditionError("ONNX Runtime is already initialised with other thread options");

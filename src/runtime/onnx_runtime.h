@@ -15,6 +15,10 @@ struct OnnxRuntimeOptions {
   // models never multiplies threads.
   int intra_op_threads = 0;
   int inter_op_threads = 1;
+  // Whether idle intra-op threads spin before sleeping. Spinning shortens the
+  // start of the next parallel section but takes cores from the threads that
+  // parse and answer requests, so the server turns it off by default.
+  bool allow_spinning = false;
 };
 
 // Creates the process-wide ONNX Runtime environment. Call once, before any

@@ -1,17 +1,17 @@
-// UTF-8 checks for text that goes into JSON responses.
+// UTF-8 helpers of the HTTP front end.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
+
 namespace moat::server {
 
-// Returns true when `text` is well-formed UTF-8 (no overlong forms, no
-// surrogates, nothing above U+10FFFF).
-bool IsValidUtf8(std::string_view text);
+using moat::IsValidUtf8;
 
 // Returns `text` with every byte that is not part of a well-formed UTF-8
-// sequence replaced by '?', so that it can be written into JSON.
-std::string SanitizeUtf8(std::string_view text);
+// sequence replaced by '?', so that it can be quoted in a JSON error message.
+inline std::string SanitizeUtf8(std::string_view text) { return ReplaceInvalidUtf8(text, "?"); }
 
 }  // namespace moat::server

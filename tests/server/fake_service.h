@@ -4,6 +4,8 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -68,10 +70,20 @@ class FakeService final : public InferenceService {
                              const std::string& version, const Status& reason) override {
     std::lock_guard lock(mutex_);
     rejected_.push_back({context, model, version, reason});
+    rejected_changed_.notify_all();
   }
 
   std::vector<RejectedRecord> rejected() const {
     std::lock_guard lock(mutex_);
+    return rejected_;
+  }
+
+  // Waits until at least `count` rejections are recorded, or 10 s pass, and
+  // returns them. A server may close a timed-out socket before its handler
+  // records the rejection, so a test that saw the close must wait for it.
+  std::vector<RejectedRecord> WaitForRejected(size_t count) const {
+    std::unique_lock lock(mutex_);
+    rejected_changed_.wait_for(lock, std::chrono::seconds(10), [&] { return rejected_.size() >= count; });
     return rejected_;
   }
 
@@ -95,6 +107,7 @@ class FakeService final : public InferenceService {
   }
 
   mutable std::mutex mutex_;
+  mutable std::condition_variable rejected_changed_;
   std::vector<RejectedRecord> rejected_;
   std::vector<std::pair<InferenceRequest, RequestContext>> inferred_;
 };

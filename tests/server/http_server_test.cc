@@ -293,7 +293,7 @@ TEST_F(HttpServerTest, SlowBodyIsDisconnectedAndAudited) {
   ASSERT_FALSE(
       client.WriteRaw("POST /v2/models/echo/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"in"));
   EXPECT_TRUE(IsClosedByPeer(client.ReadUntilClosed()));
-  auto rejected = service_.rejected();
+  auto rejected = service_.WaitForRejected(1);
   ASSERT_EQ(rejected.size(), 1u);
   EXPECT_EQ(rejected[0].reason.code(), StatusCode::kDeadlineExceeded);
   EXPECT_THAT(rejected[0].reason.message(), HasSubstr("request body not received within 100 ms"));

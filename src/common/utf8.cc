@@ -1,8 +1,8 @@
-#include "server/utf8.h"
+#include "common/utf8.h"
 
 #include <cstdint>
 
-namespace moat::server {
+namespace moat {
 namespace {
 
 // Returns the length of the well-formed UTF-8 sequence at the start of
@@ -47,13 +47,13 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
-std::string SanitizeUtf8(std::string_view text) {
+std::string ReplaceInvalidUtf8(std::string_view text, std::string_view replacement) {
   std::string out;
   out.reserve(text.size());
   while (!text.empty()) {
     size_t length = SequenceLength(text);
     if (length == 0) {
-      out += '?';
+      out += replacement;
       length = 1;
     } else {
       out.append(text.substr(0, length));
@@ -63,4 +63,4 @@ std::string SanitizeUtf8(std::string_view text) {
   return out;
 }
 
-}  // namespace moat::server
+}  // namespace moat
