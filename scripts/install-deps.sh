@@ -92,7 +92,8 @@ page="$deps/page.png"
 page_sha=341a6f0a61557662b02734a9b6e56ec33a915b2c41886b97509dedf2a43b47a3
 if [ ! -f "$page" ] || [ "$(sha256sum "$page" | cut -d' ' -f1)" != "$page_sha" ]; then
   tmp=$(mktemp -d)
-  chmod 755 "$tmp"  # apt downloads as the _apt user when it can enter the folder
+  # apt downloads as the unprivileged _apt user when that user can write the folder.
+  chown _apt "$tmp" 2>/dev/null || true
   (cd "$tmp" && apt-get download python3-skimage >/dev/null)
   dpkg-deb -x "$tmp"/python3-skimage_*.deb "$tmp/x"
   found=$(find "$tmp/x" -path '*skimage/data/page.png' | head -n 1)

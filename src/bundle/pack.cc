@@ -35,11 +35,18 @@ StatusOr<SourceFile> ReadSource(const std::string& path) {
   return source;
 }
 
-// Creates `dir`, or accepts it when it already is an empty directory.
+// Creates `dir` and any missing parents, or accepts it when it already is an
+// empty directory.
 Status PrepareOutputDirectory(const std::string& dir) {
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) {
     if (errno != ENOENT) return FailedPreconditionError(dir + ": cannot examine: " + ErrnoText(errno));
+    std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+    std::error_code error;
+    if (!parent.empty()) std::filesystem::create_directories(parent, error);
+    if (error) {
+      return FailedPreconditionError(parent.string() + ": cannot create the parent directory: " + error.message());
+    }
     if (::mkdir(dir.c_str(), 0755) != 0) {
       return FailedPreconditionError(dir + ": cannot create the output directory: " + ErrnoText(errno));
     }

@@ -22,7 +22,7 @@ struct PackRequest {
 
 // Copies the model and extra files into `out_dir` and writes the canonical
 // manifest.json. `out_dir` must not exist or must be an empty directory, and
-// its parent must exist. Every input is validated before anything is written.
+// missing parents are created. Every input is validated before anything is written.
 // Source paths may be symbolic links, but the bundle gets regular files.
 StatusOr<Manifest> PackBundle(const PackRequest& request, const std::string& out_dir);
 

@@ -48,6 +48,20 @@ void AddKeygen(CLI::App& app, int& exit_code) {
   command->callback([options, &exit_code] {
     std::string private_path = options->prefix + ".private.pem";
     std::string public_path = options->prefix + ".public.pem";
+    // A missing key folder is created readable by its owner only.
+    std::filesystem::path folder = std::filesystem::path(options->prefix).parent_path();
+    std::error_code error;
+    if (!folder.empty() && !std::filesystem::exists(folder, error)) {
+      std::filesystem::create_directories(folder, error);
+      if (!error) {
+        std::filesystem::permissions(folder, std::filesystem::perms::owner_all, error);
+      }
+      if (error) {
+        return ReportFailure(
+            "keygen", FailedPreconditionError(folder.string() + ": cannot create the key folder: " + error.message()),
+            exit_code);
+      }
+    }
     StatusOr<std::string> key_id = bundle::GenerateKeyFiles(private_path, public_path);
     if (!key_id.ok()) return ReportFailure("keygen", key_id.status(), exit_code);
     std::cout << "private key: " << private_path << "\npublic key: " << public_path << "\nkey id: " << *key_id

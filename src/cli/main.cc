@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"Moat: an inference server that runs only signed models and keeps verifiable evidence"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", MOAT_VERSION_STRING);
   int exit_code = 0;
   moat::cli::AddBundleCommands(app, exit_code);
   moat::cli::AddServeCommand(app, exit_code);

@@ -97,7 +97,7 @@ int RunServe(const ServeFlags& flags) {
     std::cerr << "moat serve: " << service.status().message() << "\n";
     return 1;
   }
-  spdlog::info("serving {} model versions from {}; audit log {}", (*service)->loaded_version_count(),
+  spdlog::info("model versions served: {} from {}; audit log {}", (*service)->loaded_version_count(),
                flags.repository, flags.audit_log);
 
   server::HttpServerOptions http_options;
@@ -111,8 +111,8 @@ int RunServe(const ServeFlags& flags) {
     std::cerr << "moat serve: " << status.message() << "\n";
     return 1;
   }
-  spdlog::info("listening on {}:{} ({} workers x {} intra-op threads)", listen->first, http.port(), flags.workers,
-               runtime::OnnxIntraOpThreads());
+  spdlog::info("thread plan: {} inference workers x {} ONNX Runtime {} intra-op threads, {} I/O threads",
+               flags.workers, runtime::OnnxIntraOpThreads(), runtime::OnnxRuntimeVersion(), flags.io_threads);
   if (!flags.port_file.empty()) {
     if (Status status = WriteFileAtomic(flags.port_file, std::to_string(http.port()) + "\n"); !status.ok()) {
       std::cerr << "moat serve: " << status.message() << "\n";

@@ -70,7 +70,7 @@ StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
 Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode, bool replace) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return FailedPreconditionError(tmp + ": cannot create: " + ErrnoText(errno));
+  if (fd < 0) return FailedPreconditionError(path + ": cannot create: " + ErrnoText(errno));
   // The umask may have cleared bits of `mode`; set them exactly.
   ::fchmod(fd, mode);
   size_t done = 0;

@@ -55,7 +55,7 @@ Status CreateEnvLocked(EnvState& state, const OnnxRuntimeOptions& options) {
   }
   state.options = options;
   state.intra_op_threads = intra;
-  spdlog::info("ONNX Runtime {}: {} intra-op threads shared by all models", Ort::GetVersionString(), intra);
+  spdlog::debug("ONNX Runtime {}: {} intra-op threads shared by all models", Ort::GetVersionString(), intra);
   return OkStatus();
 }
 

@@ -159,5 +159,20 @@ TEST_F(MoatCli, PackRejectsBadName) {
   EXPECT_THAT(pack.output, HasSubstr("model name \"../up\" must not start with '.'"));
 }
 
+TEST_F(MoatCli, KeygenAndPackCreateMissingFolders) {
+  RunResult keygen = RunMoat({"keygen", "--out", dir_.Child("new/keys/publisher")});
+  ASSERT_EQ(keygen.exit_code, 0) << keygen.output;
+  struct stat st {};
+  ASSERT_EQ(::stat(dir_.Child("new/keys").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat(dir_.Child("new/keys/publisher.private.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  RunResult pack = RunMoat({"pack", ModelPath("identity_fp32.onnx"), "--name", "identity", "--version", "1",
+                            "--out", dir_.Child("repo/identity/1")});
+  ASSERT_EQ(pack.exit_code, 0) << pack.output;
+  EXPECT_TRUE(std::filesystem::exists(dir_.Child("repo/identity/1/manifest.json")));
+}
+
 }  // namespace
 }  // namespace moat::bundle
