@@ -152,7 +152,10 @@ HttpReply HttpHandler::HandleInfer(const HttpRequest& request, const std::string
   StatusOr<InferenceResponse> response = service_.Infer(parsed->request, context);
   if (!response.ok()) return ErrorReply(std::move(reply), response.status());
   StatusOr<EncodedInferResponse> encoded = EncodeInferResponse(*response, parsed->output_format);
-  if (!encoded.ok()) return ErrorReply(std::move(reply), encoded.status());
+  // The inference itself was audited as successful. A second record states
+  // that its result did not reach the client (for example BYTES output that
+  // is not UTF-8, which JSON cannot carry), so the log shows what the client got.
+  if (!encoded.ok()) return reject(std::move(reply), encoded.status());
 
   reply.status = 200;
   reply.body = std::move(encoded->body);

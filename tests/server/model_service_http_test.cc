@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "common/file.h"
 #include "repository/model_service.h"
 #include "server/http_server.h"
 #include "test_http_client.h"
@@ -242,6 +243,32 @@ TEST_F(ModelServiceHttpTest, BinaryRoundTripOfEveryDatatype) {
     EXPECT_EQ(output["parameters"]["binary_data_size"].GetUint64(), binary.size());
     EXPECT_EQ(response.body().substr(json_size), binary);
   }
+}
+
+TEST_F(ModelServiceHttpTest, UnencodableJsonOutputIsAudited) {
+  TestClient client(server_->port());
+  std::string element = "\xff\xfe";
+  std::string binary = RawBytes<uint32_t>({static_cast<uint32_t>(element.size())}) + element;
+  std::string json = R"({"id":"not-utf8","inputs":[{"name":"INPUT0","datatype":"BYTES","shape":[1,1],)"
+                     R"("parameters":{"binary_data_size":)" +
+                     std::to_string(binary.size()) + "}}]}";
+  Response response = Post(client, "/v2/models/identity_bytes/infer", json, binary);
+  EXPECT_EQ(response.result_int(), 400u);
+  EXPECT_THAT(ErrorOf(response), HasSubstr("UTF-8"));
+
+  // The inference succeeded and is recorded; a second record says that its
+  // result was rejected on the way out.
+  auto log = ReadFile(repository_->audit_log_path());
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  std::vector<std::string> records;
+  for (size_t start = 0, end; (end = log->find('\n', start)) != std::string::npos; start = end + 1) {
+    std::string line = log->substr(start, end - start);
+    if (line.find(R"("request_id":"not-utf8")") != std::string::npos) records.push_back(line);
+  }
+  ASSERT_EQ(records.size(), 2u) << *log;
+  EXPECT_THAT(records[0], HasSubstr(R"("type":"inference")"));
+  EXPECT_THAT(records[1], HasSubstr(R"("type":"rejected")"));
+  EXPECT_THAT(records[1], HasSubstr("UTF-8"));
 }
 
 TEST_F(ModelServiceHttpTest, JsonRoundTrip) {
