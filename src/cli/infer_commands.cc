@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "cli/commands.h"
 #include "client/detection_postprocess.h"
@@ -28,6 +29,7 @@ struct InferFlags {
   client::DetectionPreprocessOptions preprocess;
   client::DetectionPostprocessOptions postprocess;
   int timeout_seconds = 60;
+  int wait_ready_seconds = 0;
 };
 
 constexpr size_t kMaxRequestFileBytes = size_t{1} << 30;
@@ -96,10 +98,29 @@ Status SendJsonFile(const InferFlags& flags, const client::KServeClient& client)
   return OkStatus();
 }
 
+// Polls GET /v2/health/ready every 100 ms until the server reports ready,
+// for a server that was just started. DEADLINE_EXCEEDED with the last error
+// when `seconds` pass first.
+Status WaitUntilReady(const client::KServeClient& client, int seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  Status last = UnavailableError("the server did not report ready");
+  while (true) {
+    StatusOr<bool> ready = client.IsServerReady();
+    if (ready.ok() && *ready) return OkStatus();
+    if (!ready.ok()) last = ready.status();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return {StatusCode::kDeadlineExceeded,
+              "server not ready after " + std::to_string(seconds) + " s: " + last.message()};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 Status RunInfer(const InferFlags& flags) {
   client::HttpOptions http;
   http.timeout = std::chrono::seconds(flags.timeout_seconds);
   MOAT_ASSIGN_OR_RETURN(client::KServeClient client, client::KServeClient::Create(flags.url, http));
+  if (flags.wait_ready_seconds > 0) MOAT_RETURN_IF_ERROR(WaitUntilReady(client, flags.wait_ready_seconds));
   if (!flags.input_json_path.empty()) return SendJsonFile(flags, client);
   return DetectText(flags, client);
 }
@@ -147,6 +168,11 @@ void AddInferCommand(CLI::App& app, int& exit_code) {
                    "Maximum seconds for each of connecting, sending and receiving")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  command
+      ->add_option("--wait-ready", flags->wait_ready_seconds,
+                   "Wait up to this many seconds for the server to report ready before sending (0: do not wait)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
 
   command->callback([flags, image, json, &exit_code] {
     if (image->count() == 0 && json->count() == 0) {
