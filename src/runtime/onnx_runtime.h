@@ -17,7 +17,7 @@ struct OnnxRuntimeOptions {
   int inter_op_threads = 1;
   // Whether idle intra-op threads spin before sleeping. Spinning shortens the
   // start of the next parallel section but takes cores from the threads that
-  // parse and answer requests, so the server turns it off by default.
+  // parse requests and send responses, so the server turns it off by default.
   bool allow_spinning = false;
 };
 

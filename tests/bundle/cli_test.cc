@@ -9,6 +9,7 @@
 #include <string>
 
 #include "bundle_test_util.h"
+#include "testing/run_command.h"
 #include "common/crypto.h"
 
 namespace moat::bundle {
@@ -21,25 +22,14 @@ using testing::ReadText;
 using testing::TempDir;
 using testing::WriteText;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
+using moat::testing::RunResult;
 
-// Runs `moat ARGS` through the shell. Every argument the tests pass is a
-// temporary path or a plain word, so single quotes are enough.
+// Runs `moat ARGS`. Every argument the tests pass is a temporary path or a
+// plain word, so single quotes are enough.
 RunResult RunMoat(const std::vector<std::string>& args) {
   std::string command = std::string("ORT_DISABLE_TELEMETRY=1 '") + MOAT_BINARY + "'";
   for (const std::string& arg : args) command += " '" + arg + "'";
-  command += " 2>&1";
-  RunResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  while (size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) result.output.append(buffer, n);
-  int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return moat::testing::RunCommand(command);
 }
 
 class MoatCli : public ::testing::Test {

@@ -2,15 +2,14 @@
 // against a port where nothing listens.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <cstdio>
 #include <future>
 #include <string>
 
 #include "repository/model_service.h"
 #include "server/http_server.h"
+#include "testing/run_command.h"
 #include "testing/signed_repository.h"
 
 namespace moat {
@@ -18,23 +17,13 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
+using testing::RunResult;
 
 RunResult RunInfer(uint16_t port, int wait_ready_seconds) {
-  std::string command = std::string("ORT_DISABLE_TELEMETRY=1 '") + MOAT_BINARY +
-                        "' infer --url http://127.0.0.1:" + std::to_string(port) + " --model detector --image '" +
-                        testing::DemoImagePath() + "' --wait-ready " + std::to_string(wait_ready_seconds) + " 2>&1";
-  RunResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  while (size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) result.output.append(buffer, n);
-  int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return testing::RunCommand(std::string("ORT_DISABLE_TELEMETRY=1 '") + MOAT_BINARY +
+                             "' infer --url http://127.0.0.1:" + std::to_string(port) +
+                             " --model detector --image '" + testing::DemoImagePath() + "' --wait-ready " +
+                             std::to_string(wait_ready_seconds));
 }
 
 // Returns a loopback port that was free a moment ago, by binding port 0 and

@@ -256,7 +256,7 @@ TEST_F(ModelServiceHttpTest, UnencodableJsonOutputIsAudited) {
   EXPECT_EQ(response.result_int(), 400u);
   EXPECT_THAT(ErrorOf(response), HasSubstr("UTF-8"));
 
-  // The inference succeeded and is recorded; a second record says that its
+  // The inference succeeded and is recorded. A second record states that its
   // result was rejected on the way out.
   auto log = ReadFile(repository_->audit_log_path());
   ASSERT_TRUE(log.ok()) << log.status().ToString();
