@@ -29,13 +29,15 @@ bench: build
 	  --benchmark_report_aggregates_only=true
 
 # Coverage-guided fuzzing with libFuzzer (clang), FUZZ_SECONDS per target.
-fuzz: deps
+fuzz:
+	scripts/install-deps.sh --fuzz
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DMOAT_FUZZ=ON -DMOAT_WERROR=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $$(cd fuzz && ls *_fuzzer.cc | sed 's/\.cc$$//')
 	for f in fuzz/*_fuzzer.cc; do \
 	  name=$$(basename $$f .cc); corpus=fuzz/corpus/$${name%_fuzzer}; \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
-	  $(FUZZ_BUILD)/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus/$$name $$corpus || exit 1; \
+	  UBSAN_OPTIONS=suppressions=fuzz/ubsan.supp:halt_on_error=1 \
+	    $(FUZZ_BUILD)/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus/$$name $$corpus || exit 1; \
 	done
 
 clean:

@@ -16,6 +16,11 @@ apt_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   strace iproute2 util-linux
 )
+# `install-deps.sh --fuzz` adds clang and its sanitizer and libFuzzer runtimes.
+if [ "${1:-}" = "--fuzz" ]; then
+  apt_packages+=(clang libclang-rt-14-dev)
+fi
+
 # npm may come from another Node.js install than Debian's; Debian's npm
 # conflicts with those, so it is only installed when no npm is on the PATH.
 command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
