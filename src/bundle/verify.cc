@@ -244,6 +244,31 @@ void CheckFiles(int root_fd, const std::vector<TreeEntry>& tree, const Manifest&
   }
 }
 
+// The first steps of every verification: the bundle folder opened without
+// following links, its tree listed and its manifest parsed. Problems found in
+// the tree are collected for the caller to report with its own.
+struct OpenedBundle {
+  UniqueFd root;
+  std::vector<TreeEntry> tree;
+  LoadedManifest manifest;
+  std::vector<Status> problems;
+};
+
+// Errors: the folder cannot be opened or listed, or the manifest is missing or
+// invalid (reported together with the tree's problems).
+StatusOr<OpenedBundle> OpenBundle(const std::string& dir) {
+  OpenedBundle opened;
+  MOAT_ASSIGN_OR_RETURN(opened.root, OpenBundleDirectory(dir));
+  MOAT_ASSIGN_OR_RETURN(opened.tree, ListBundleTree(opened.root.get(), opened.problems));
+  StatusOr<LoadedManifest> loaded = LoadManifest(opened.root.get());
+  if (!loaded.ok()) {
+    opened.problems.insert(opened.problems.begin(), loaded.status());
+    return CombineProblems(opened.problems);
+  }
+  opened.manifest = std::move(loaded).value();
+  return opened;
+}
+
 }  // namespace
 
 StatusOr<VerifiedBundle> VerifyBundle(const std::string& dir, const TrustStore& trust,
@@ -251,38 +276,25 @@ StatusOr<VerifiedBundle> VerifyBundle(const std::string& dir, const TrustStore& 
   if (options.min_signatures == 0) {
     return InvalidArgumentError("min_signatures is 0, but a verified bundle needs at least one signature");
   }
-  MOAT_ASSIGN_OR_RETURN(UniqueFd root, OpenBundleDirectory(dir));
-  std::vector<Status> problems;
-  MOAT_ASSIGN_OR_RETURN(std::vector<TreeEntry> tree, ListBundleTree(root.get(), problems));
-  StatusOr<LoadedManifest> loaded = LoadManifest(root.get());
-  if (!loaded.ok()) {
-    problems.insert(problems.begin(), loaded.status());
-    return CombineProblems(problems);
-  }
-
+  MOAT_ASSIGN_OR_RETURN(OpenedBundle opened, OpenBundle(dir));
+  std::vector<Status>& problems = opened.problems;
   VerifiedBundle bundle;
-  bundle.signer_key_ids = CheckSignatures(root.get(), tree, loaded->bytes, trust, options, problems);
-  CheckFiles(root.get(), tree, loaded->manifest, options, &bundle.files, problems);
+  bundle.signer_key_ids =
+      CheckSignatures(opened.root.get(), opened.tree, opened.manifest.bytes, trust, options, problems);
+  CheckFiles(opened.root.get(), opened.tree, opened.manifest.manifest, options, &bundle.files, problems);
   if (!problems.empty()) return CombineProblems(problems);
 
-  bundle.digest = Sha256Hex(loaded->bytes);
-  bundle.manifest = std::move(loaded->manifest);
-  bundle.manifest_bytes = std::move(loaded->bytes);
+  bundle.digest = Sha256Hex(opened.manifest.bytes);
+  bundle.manifest = std::move(opened.manifest.manifest);
+  bundle.manifest_bytes = std::move(opened.manifest.bytes);
   return bundle;
 }
 
 StatusOr<std::string> CheckBundleContents(const std::string& dir, const VerifyOptions& options) {
-  MOAT_ASSIGN_OR_RETURN(UniqueFd root, OpenBundleDirectory(dir));
-  std::vector<Status> problems;
-  MOAT_ASSIGN_OR_RETURN(std::vector<TreeEntry> tree, ListBundleTree(root.get(), problems));
-  StatusOr<LoadedManifest> loaded = LoadManifest(root.get());
-  if (!loaded.ok()) {
-    problems.insert(problems.begin(), loaded.status());
-    return CombineProblems(problems);
-  }
-  CheckFiles(root.get(), tree, loaded->manifest, options, nullptr, problems);
-  if (!problems.empty()) return CombineProblems(problems);
-  return std::move(loaded->bytes);
+  MOAT_ASSIGN_OR_RETURN(OpenedBundle opened, OpenBundle(dir));
+  CheckFiles(opened.root.get(), opened.tree, opened.manifest.manifest, options, nullptr, opened.problems);
+  if (!opened.problems.empty()) return CombineProblems(opened.problems);
+  return std::move(opened.manifest.bytes);
 }
 
 }  // namespace moat::bundle

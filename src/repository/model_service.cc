@@ -1,10 +1,10 @@
 #include "repository/model_service.h"
 
-#include <charconv>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
 
+#include "core/model_version.h"
 #include "repository/request_validation.h"
 #include "runtime/onnx_runtime.h"
 
@@ -165,10 +165,8 @@ StatusOr<InferenceResponse> ModelService::Run(const ModelVersion& model, const I
 void ModelService::RecordRejectedRequest(const RequestContext& context, const std::string& model,
                                          const std::string& version, const Status& reason) {
   audit::AuditEvent event = EventFor("rejected", context, model);
-  // The version is recorded when it is a number; otherwise the error holds the raw text.
-  int64_t number = 0;
-  auto [end, ec] = std::from_chars(version.data(), version.data() + version.size(), number);
-  if (ec == std::errc() && end == version.data() + version.size() && number > 0) event.version = number;
+  // The version is recorded when it is a number; otherwise the error contains the raw text.
+  event.version = ParseVersionNumber(version).value_or(0);
   event.outcome = std::string(StatusCodeName(reason.code()));
   event.error = reason.message();
   Audit(event);

@@ -3,11 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
 
+#include "core/model_version.h"
 #include "runtime/onnx_runtime.h"
 
 namespace moat::repository {
@@ -19,13 +19,9 @@ namespace fs = std::filesystem;
 // Version folders are positive decimal integers without leading zeros, so
 // one version has exactly one folder name.
 StatusOr<int64_t> ParseVersionFolder(const std::string& name) {
-  int64_t value = 0;
-  const char* end = name.data() + name.size();
-  auto [ptr, ec] = std::from_chars(name.data(), end, value);
-  if (name.empty() || ec != std::errc() || ptr != end || value <= 0 || name[0] == '0') {
-    return InvalidArgumentError("version folder '" + name + "' is not a positive integer");
-  }
-  return value;
+  std::optional<int64_t> version = ParseVersionNumber(name);
+  if (!version) return InvalidArgumentError("version folder '" + name + "' is not a positive integer");
+  return *version;
 }
 
 bool IsRealDirectory(const fs::path& path) {

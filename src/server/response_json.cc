@@ -26,16 +26,23 @@ void WriteShape(JsonWriter& writer, std::span<const int64_t> shape) {
   writer.EndArray();
 }
 
+// Writes the "name", "datatype" and "shape" members that tensor metadata and
+// output tensors share, inside an object the caller opened.
+void WriteTensorHeader(JsonWriter& writer, std::string_view name, DataType datatype,
+                       const std::vector<int64_t>& shape) {
+  writer.Key("name");
+  WriteString(writer, name);
+  writer.Key("datatype");
+  WriteString(writer, DataTypeName(datatype));
+  writer.Key("shape");
+  WriteShape(writer, shape);
+}
+
 void WriteTensorSpecs(JsonWriter& writer, const std::vector<TensorSpec>& specs) {
   writer.StartArray();
   for (const TensorSpec& spec : specs) {
     writer.StartObject();
-    writer.Key("name");
-    WriteString(writer, spec.name);
-    writer.Key("datatype");
-    WriteString(writer, DataTypeName(spec.datatype));
-    writer.Key("shape");
-    WriteShape(writer, spec.shape);
+    WriteTensorHeader(writer, spec.name, spec.datatype, spec.shape);
     writer.EndObject();
   }
   writer.EndArray();
@@ -66,12 +73,7 @@ StatusOr<EncodedInferResponse> EncodeInferResponse(const InferenceResponse& resp
   writer.StartArray();
   for (const Tensor& output : response.outputs) {
     writer.StartObject();
-    writer.Key("name");
-    WriteString(writer, output.name);
-    writer.Key("datatype");
-    WriteString(writer, DataTypeName(output.datatype));
-    writer.Key("shape");
-    WriteShape(writer, output.shape);
+    WriteTensorHeader(writer, output.name, output.datatype, output.shape);
     if (format.IsBinary(output.name)) {
       Status size_status = CheckTensorByteSize(output);
       if (!size_status.ok()) {

@@ -1,8 +1,8 @@
 #include "server/route.h"
 
-#include <limits>
 #include <vector>
 
+#include "core/model_version.h"
 #include "server/utf8.h"
 
 namespace moat::server {
@@ -107,15 +107,9 @@ StatusOr<std::optional<int64_t>> ParseModelVersion(const std::optional<std::stri
     return InvalidArgumentError("model version '" + SanitizeUtf8(segment) +
                                 "' in the path is invalid; it must be a positive decimal integer");
   };
-  if (segment.empty() || segment.front() == '0' || segment.size() > 19) return invalid();
-  int64_t version = 0;
-  for (char c : segment) {
-    if (c < '0' || c > '9') return invalid();
-    int digit = c - '0';
-    if (version > (std::numeric_limits<int64_t>::max() - digit) / 10) return invalid();
-    version = version * 10 + digit;
-  }
-  return std::optional<int64_t>(version);
+  std::optional<int64_t> version = ParseVersionNumber(segment);
+  if (!version) return invalid();
+  return version;
 }
 
 }  // namespace moat::server

@@ -7,8 +7,14 @@
 #include <cstring>
 #include <limits>
 
+#include "testing/tensor_bytes.h"
+
 namespace moat::server {
 namespace {
+
+using moat::testing::BytesElement;
+using moat::testing::RawBytes;
+using moat::testing::TensorBytes;
 
 using ::testing::HasSubstr;
 
@@ -18,25 +24,6 @@ std::shared_ptr<const std::string> Body(std::string text) {
 
 StatusOr<ParsedInferRequest> ParseJson(std::string json) {
   return ParseInferRequest(Body(std::move(json)), std::nullopt);
-}
-
-template <typename T>
-std::string RawBytes(std::initializer_list<T> values) {
-  std::string out;
-  for (T value : values) {
-    char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    out.append(bytes, sizeof(T));
-  }
-  return out;
-}
-
-std::string BytesElement(std::string_view element) {
-  return RawBytes<uint32_t>({static_cast<uint32_t>(element.size())}) + std::string(element);
-}
-
-std::string TensorBytes(const Tensor& tensor) {
-  return std::string(reinterpret_cast<const char*>(tensor.data.data()), tensor.data.size());
 }
 
 struct MalformedCase {

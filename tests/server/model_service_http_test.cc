@@ -9,12 +9,15 @@
 
 #include "common/file.h"
 #include "repository/model_service.h"
+#include "testing/tensor_bytes.h"
 #include "server/http_server.h"
 #include "test_http_client.h"
 #include "testing/signed_repository.h"
 
 namespace moat::server {
 namespace {
+
+using moat::testing::RawBytes;
 
 using ::testing::HasSubstr;
 using testing::IsClosedByPeer;
@@ -30,17 +33,6 @@ std::string LowerCase(std::string_view text) {
 }
 
 std::string IdentityModel(DataType type) { return "identity_" + LowerCase(DataTypeName(type)); }
-
-template <typename T>
-std::string RawBytes(std::initializer_list<T> values) {
-  std::string out;
-  for (T value : values) {
-    char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    out.append(bytes, sizeof(T));
-  }
-  return out;
-}
 
 // Two rows of three elements of `type` in binary form.
 std::string SampleBytes(DataType type) {

@@ -10,30 +10,16 @@
 #include <cstring>
 
 #include "server/infer_request_parser.h"
+#include "testing/tensor_bytes.h"
 
 namespace moat::server {
 namespace {
 
+using moat::testing::BytesElement;
+using moat::testing::RawBytes;
+using moat::testing::TensorBytes;
+
 using ::testing::HasSubstr;
-
-template <typename T>
-std::string RawBytes(std::initializer_list<T> values) {
-  std::string out;
-  for (T value : values) {
-    char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    out.append(bytes, sizeof(T));
-  }
-  return out;
-}
-
-std::string BytesElement(std::string_view element) {
-  return RawBytes<uint32_t>({static_cast<uint32_t>(element.size())}) + std::string(element);
-}
-
-std::string TensorBytes(const Tensor& tensor) {
-  return std::string(reinterpret_cast<const char*>(tensor.data.data()), tensor.data.size());
-}
 
 InferenceResponse ResponseWith(std::vector<Tensor> outputs) {
   InferenceResponse response;
