@@ -24,6 +24,7 @@ StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     if (err == ENOENT) return NotFoundError(path + ": file not found");
     return FailedPreconditionError(path + ": cannot open: " + ErrnoText(err));
   }
+
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -34,6 +35,7 @@ StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     return ResourceExhaustedError(path + ": file size " + std::to_string(st.st_size) +
                                   " exceeds the limit of " + std::to_string(max_bytes) + " bytes");
   }
+
   std::string out;
   out.resize(static_cast<size_t>(st.st_size));
   size_t done = 0;
@@ -62,6 +64,7 @@ StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     if (n == 0) break;
     done += static_cast<size_t>(n);
   }
+
   ::close(fd);
   out.resize(done);
   return out;
@@ -73,6 +76,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_
   if (fd < 0) return FailedPreconditionError(path + ": cannot create: " + ErrnoText(errno));
   // The umask may have cleared bits of `mode`; set them exactly.
   ::fchmod(fd, mode);
+
   size_t done = 0;
   while (done < contents.size()) {
     ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
@@ -85,12 +89,14 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_
     }
     done += static_cast<size_t>(n);
   }
+
   if (::fsync(fd) != 0) {
     int err = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
     return FailedPreconditionError(tmp + ": fsync failed: " + ErrnoText(err));
   }
+
   ::close(fd);
   if (!replace) {
     // link() fails with EEXIST instead of replacing, which rename() cannot do.

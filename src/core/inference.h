@@ -12,7 +12,7 @@
 
 namespace moat {
 
-// Who sent a request and how; carried into logs and audit records.
+// The sender and transport of a request, carried into logs and audit records.
 struct RequestContext {
   std::string request_id;  // the client's "id" if it sent one, else generated
   std::string protocol;    // "http", "grpc", ...

@@ -32,7 +32,7 @@ Tensor MakeOwnedTensor(std::string name, DataType datatype, std::vector<int64_t>
 // products that overflow int64; `what` names the tensor in the error.
 StatusOr<int64_t> ElementCount(std::span<const int64_t> shape, std::string_view what);
 
-// Checks that `data` holds exactly `count` elements of `datatype`, walking the
+// Checks that `data` contains exactly `count` elements of `datatype`, walking the
 // length prefixes for BYTES.
 Status CheckTensorByteSize(const Tensor& tensor);
 

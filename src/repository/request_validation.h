@@ -15,10 +15,10 @@ struct ValidatedRequest {
   std::vector<std::string> output_names;  // the requested outputs, or all in manifest order
 };
 
-// INVALID_ARGUMENT, naming the tensor, when an input is unknown, missing or
-// repeated, its datatype or shape differs from the manifest, its bytes do not
-// fit its shape, a BOOL element is neither 0 nor 1, or a requested output is
-// unknown or repeated.
+// Returns INVALID_ARGUMENT naming the tensor when an input is unknown,
+// missing or repeated, or differs from the manifest in datatype or shape. The
+// same holds when its bytes do not fit its shape, a BOOL element is neither 0
+// nor 1, or a requested output is unknown or repeated.
 StatusOr<ValidatedRequest> ValidateRequest(const bundle::Manifest& manifest, const InferenceRequest& request);
 
 }  // namespace moat::repository

@@ -178,7 +178,8 @@ class OnnxModel final : public ModelInstance {
     if (input.datatype == DataType::kBytes) {
       Ort::Value value = Ort::Value::CreateTensor(allocator, input.shape.data(), input.shape.size(),
                                                   ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING);
-      // The caller validated the layout, so splitting cannot fail here.
+      // Execute REQUIRES validated inputs (ValidateRequest checks the BYTES
+      // layout with CheckTensorByteSize), so splitting cannot fail here.
       std::vector<std::string_view> elements = SplitBytesElements(input).value();
       for (size_t i = 0; i < elements.size(); ++i) {
         char* buffer = value.GetResizedStringTensorElementBuffer(i, elements[i].size());
