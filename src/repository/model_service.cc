@@ -108,7 +108,11 @@ StatusOr<ModelMetadata> ModelService::GetModelMetadata(const std::string& model,
   metadata.inputs = found->manifest.inputs;
   metadata.outputs = found->manifest.outputs;
   std::lock_guard lock(models_mutex_);
-  for (const auto& [number, unused] : models_.at(model)) metadata.versions.push_back(number);
+  // find, not at: the model may have been unloaded since Find released the lock.
+  auto versions = models_.find(model);
+  if (versions != models_.end()) {
+    for (const auto& [number, unused] : versions->second) metadata.versions.push_back(number);
+  }
   return metadata;
 }
 
