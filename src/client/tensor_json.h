@@ -15,6 +15,11 @@
 
 namespace moat::client {
 
+// TODO: the element conversions here repeat those of server/json_tensor.h.
+// The two differ in policy (this side rounds FP16 and BF16 through FP32 and
+// rejects NaN, the server rejects FP16 and BF16 inputs and writes NaN), so
+// one shared codec needs those choices as parameters.
+
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // Writes the elements of `tensor` as one flat JSON array. Errors:
