@@ -43,6 +43,35 @@ struct ModelMetadata {
   std::vector<TensorSpec> outputs;
 };
 
+// One model version in the repository index.
+struct ModelIndexEntry {
+  std::string name;
+  std::string version;  // decimal
+  std::string state;    // "READY" or "UNAVAILABLE"
+  std::string reason;   // why an UNAVAILABLE version is not served; empty when READY
+};
+
+// A cumulative count of events and their total duration.
+struct DurationStatistic {
+  uint64_t count = 0;
+  uint64_t ns = 0;
+};
+
+// Cumulative statistics of one model version since it was loaded.
+struct ModelStatistics {
+  std::string name;
+  int64_t version = 0;
+  uint64_t last_inference_ms = 0;  // milliseconds since the Unix epoch, 0 if never
+  uint64_t inference_count = 0;    // successful requests, counting every batch row
+  uint64_t execution_count = 0;    // successful model runs
+  DurationStatistic success;       // whole request, validation to response
+  DurationStatistic fail;
+  DurationStatistic queue;  // waiting for a free worker or instance
+  DurationStatistic compute_input;
+  DurationStatistic compute_infer;
+  DurationStatistic compute_output;
+};
+
 struct ServerMetadata {
   std::string name;
   std::string version;
@@ -69,6 +98,23 @@ class InferenceService {
   // Errors: NOT_FOUND (model or version), INVALID_ARGUMENT (names, types,
   // shapes, sizes; the message names the tensor), INTERNAL (runtime failure).
   virtual StatusOr<InferenceResponse> Infer(const InferenceRequest& request, const RequestContext& context) = 0;
+
+  // Every model version of the repository with its state, sorted by name
+  // then version. With `ready_only`, only versions that are served.
+  virtual std::vector<ModelIndexEntry> RepositoryIndex(bool ready_only) const = 0;
+
+  // Statistics of one model (all its versions, or one), or of every model
+  // when `model` is empty. NOT_FOUND for an unknown model or version.
+  virtual StatusOr<std::vector<ModelStatistics>> GetModelStatistics(const std::string& model,
+                                                                   std::optional<int64_t> version) const = 0;
+
+  // Verifies and loads every version of `model` from the repository again,
+  // replacing what is served only when all of them verify and load.
+  // Unloading stops new requests for the model; running ones finish. Both are
+  // audited. FAILED_PRECONDITION when model control is disabled; NOT_FOUND
+  // for a model the repository (load) or the server (unload) does not have.
+  virtual Status LoadModel(const std::string& model, const RequestContext& context) = 0;
+  virtual Status UnloadModel(const std::string& model, const RequestContext& context) = 0;
 
   // Audits a request that a front end rejected before it reached Infer (for
   // example malformed JSON). `model` and `version` are as sent, possibly empty.

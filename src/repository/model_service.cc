@@ -1,6 +1,8 @@
 #include "repository/model_service.h"
 
+#include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -13,7 +15,8 @@ namespace moat::repository {
 namespace {
 
 int64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 audit::AuditEvent EventFor(const std::string& type, const RequestContext& context, const std::string& model) {
@@ -26,9 +29,22 @@ audit::AuditEvent EventFor(const std::string& type, const RequestContext& contex
   return event;
 }
 
+// The rows a request carries for the inference count: the first dimension of
+// its first input, or 1 for a scalar or a request without inputs.
+uint64_t BatchRows(const InferenceRequest& request) {
+  if (request.inputs.empty() || request.inputs.front().shape.empty()) return 1;
+  int64_t rows = request.inputs.front().shape.front();
+  return rows > 0 ? static_cast<uint64_t>(rows) : 0;
+}
+
 }  // namespace
 
-ModelService::ModelService(std::unique_ptr<audit::AuditLog> audit) : audit_(std::move(audit)) {}
+ModelService::ModelService(std::unique_ptr<audit::AuditLog> audit, const ModelServiceOptions& options,
+                           bundle::TrustStore trust)
+    : audit_(std::move(audit)),
+      repository_dir_(options.repository_dir),
+      allow_model_control_(options.allow_model_control),
+      trust_(std::move(trust)) {}
 
 StatusOr<std::unique_ptr<ModelService>> ModelService::Create(const ModelServiceOptions& options) {
   MOAT_ASSIGN_OR_RETURN(bundle::TrustStore trust, bundle::TrustStore::LoadDirectory(options.trust_dir));
@@ -38,35 +54,125 @@ StatusOr<std::unique_ptr<ModelService>> ModelService::Create(const ModelServiceO
       std::unique_ptr<audit::AuditLog> log,
       audit::AuditLog::Open(options.audit_log_path, audit::CollectNodeIdentity(runtime::OnnxRuntimeVersion()),
                             audit_options));
-  std::unique_ptr<ModelService> service(new ModelService(std::move(log)));
+  std::unique_ptr<ModelService> service(new ModelService(std::move(log), options, std::move(trust)));
 
   audit::AuditEvent start;
   start.type = "server_start";
   MOAT_RETURN_IF_ERROR(service->audit_->Append(start));
 
-  MOAT_ASSIGN_OR_RETURN(RepositoryContents contents, LoadRepository(options.repository_dir, trust));
+  MOAT_ASSIGN_OR_RETURN(RepositoryContents contents, LoadRepository(options.repository_dir, service->trust_));
+  MOAT_ASSIGN_OR_RETURN(service->models_, service->AuditLoaded(contents, RequestContext{}));
+  for (RejectedVersion& rejected : contents.rejected) {
+    service->rejected_[rejected.model].push_back(std::move(rejected));
+  }
+  return service;
+}
+
+StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoaded(
+    RepositoryContents& contents, const RequestContext& context) {
   for (const RejectedVersion& rejected : contents.rejected) {
     spdlog::error("model {} version {} at {} not served: {}", rejected.model, rejected.version, rejected.path,
                   rejected.reason.ToString());
-    audit::AuditEvent event;
-    event.type = "model_rejected";
-    event.model = rejected.model;
+    audit::AuditEvent event = EventFor("model_rejected", context, rejected.model);
     event.outcome = std::string(StatusCodeName(rejected.reason.code()));
     event.error = rejected.path + ": " + rejected.reason.message();
-    MOAT_RETURN_IF_ERROR(service->audit_->Append(event));
+    MOAT_RETURN_IF_ERROR(audit_->Append(event));
   }
+  std::map<std::string, VersionMap> loaded;
   for (auto& version : contents.loaded) {
-    spdlog::info("model {} version {} loaded: bundle digest {}, signed by {}", version->name, version->version,
-                 version->bundle_digest, fmt::join(version->signer_key_ids, ", "));
-    audit::AuditEvent event;
-    event.type = "model_loaded";
-    event.model = version->name;
+    spdlog::info("model {} version {} loaded: bundle digest {}, signed by {}", version->name,
+                 version->version, version->bundle_digest, fmt::join(version->signer_key_ids, ", "));
+    audit::AuditEvent event = EventFor("model_loaded", context, version->name);
     event.version = version->version;
     event.bundle_digest = version->bundle_digest;
-    MOAT_RETURN_IF_ERROR(service->audit_->Append(event));
-    service->models_[version->name][version->version] = std::move(version);
+    MOAT_RETURN_IF_ERROR(audit_->Append(event));
+    VersionMap& versions = loaded[version->name];
+    int64_t number = version->version;
+    versions[number] = ServedVersion{std::move(version), std::make_shared<VersionStatistics>()};
   }
-  return service;
+  return loaded;
+}
+
+Status ModelService::LoadModel(const std::string& model, const RequestContext& context) {
+  if (!allow_model_control_) {
+    return FailedPreconditionError("model control is disabled; start the server with --allow-model-control");
+  }
+  std::lock_guard control(control_mutex_);
+  MOAT_ASSIGN_OR_RETURN(RepositoryContents contents, LoadRepositoryModel(repository_dir_, model, trust_));
+  MOAT_ASSIGN_OR_RETURN(auto loaded, AuditLoaded(contents, context));
+  if (!contents.rejected.empty()) {
+    // All or nothing: a half-verified model never replaces a served one.
+    const RejectedVersion& first = contents.rejected.front();
+    return FailedPreconditionError(
+        "model '" + model + "' not loaded: " + std::to_string(contents.rejected.size()) +
+        " version(s) failed, the first at " + first.path + ": " + first.reason.message());
+  }
+  if (loaded[model].empty())
+    return NotFoundError("model '" + model + "' has no version folders in the repository");
+  std::lock_guard lock(models_mutex_);
+  models_[model] = std::move(loaded[model]);
+  rejected_.erase(model);
+  return OkStatus();
+}
+
+Status ModelService::UnloadModel(const std::string& model, const RequestContext& context) {
+  if (!allow_model_control_) {
+    return FailedPreconditionError("model control is disabled; start the server with --allow-model-control");
+  }
+  std::lock_guard control(control_mutex_);
+  {
+    std::lock_guard lock(models_mutex_);
+    auto found = models_.find(model);
+    if (found == models_.end()) return NotFoundError("model '" + model + "' is not loaded");
+    // The index keeps listing the versions, as unavailable, until a load.
+    std::vector<RejectedVersion>& listed = rejected_[model];
+    for (const auto& [number, served] : found->second) {
+      listed.push_back({repository_dir_ + "/" + model + "/" + std::to_string(number), model,
+                        std::to_string(number), UnavailableError("unloaded")});
+    }
+    models_.erase(found);
+  }
+  spdlog::info("model {} unloaded", model);
+  return audit_->Append(EventFor("model_unloaded", context, model));
+}
+
+std::vector<ModelIndexEntry> ModelService::RepositoryIndex(bool ready_only) const {
+  std::vector<ModelIndexEntry> index;
+  std::lock_guard lock(models_mutex_);
+  for (const auto& [name, versions] : models_) {
+    for (const auto& [number, served] : versions)
+      index.push_back({name, std::to_string(number), "READY", ""});
+  }
+  if (!ready_only) {
+    for (const auto& [name, rejected_versions] : rejected_) {
+      for (const RejectedVersion& rejected : rejected_versions) {
+        index.push_back({name, rejected.version, "UNAVAILABLE", rejected.reason.message()});
+      }
+    }
+  }
+  std::sort(index.begin(), index.end(), [](const ModelIndexEntry& a, const ModelIndexEntry& b) {
+    return std::tie(a.name, a.version) < std::tie(b.name, b.version);
+  });
+  return index;
+}
+
+StatusOr<std::vector<ModelStatistics>> ModelService::GetModelStatistics(
+    const std::string& model, std::optional<int64_t> version) const {
+  std::vector<ModelStatistics> result;
+  if (!model.empty()) {
+    if (version) {
+      MOAT_ASSIGN_OR_RETURN(ServedVersion served, Find(model, version));
+      result.push_back(served.statistics->Snapshot(model, *version));
+      return result;
+    }
+    MOAT_RETURN_IF_ERROR(Find(model, std::nullopt).status());
+  }
+  std::lock_guard lock(models_mutex_);
+  for (const auto& [name, versions] : models_) {
+    if (!model.empty() && name != model) continue;
+    for (const auto& [number, served] : versions) result.push_back(served.statistics->Snapshot(name, number));
+  }
+  return result;
 }
 
 ModelService::~ModelService() {
@@ -76,7 +182,10 @@ ModelService::~ModelService() {
 }
 
 ServerMetadata ModelService::GetServerMetadata() const {
-  return {"moat", MOAT_VERSION_STRING, {"binary_tensor_data"}};
+  return {"moat",
+          MOAT_VERSION_STRING,
+          {"binary_tensor_data", "model_repository", "model_configuration", "statistics",
+           "system_shared_memory"}};
 }
 
 size_t ModelService::loaded_version_count() const {
@@ -86,8 +195,8 @@ size_t ModelService::loaded_version_count() const {
   return count;
 }
 
-StatusOr<std::shared_ptr<const ModelVersion>> ModelService::Find(const std::string& model,
-                                                                 std::optional<int64_t> version) const {
+StatusOr<ModelService::ServedVersion> ModelService::Find(const std::string& model,
+                                                         std::optional<int64_t> version) const {
   std::lock_guard lock(models_mutex_);
   auto it = models_.find(model);
   if (it == models_.end() || it->second.empty()) return NotFoundError("model '" + model + "' not found");
@@ -101,7 +210,8 @@ StatusOr<std::shared_ptr<const ModelVersion>> ModelService::Find(const std::stri
 
 StatusOr<ModelMetadata> ModelService::GetModelMetadata(const std::string& model,
                                                        std::optional<int64_t> version) const {
-  MOAT_ASSIGN_OR_RETURN(std::shared_ptr<const ModelVersion> found, Find(model, version));
+  MOAT_ASSIGN_OR_RETURN(ServedVersion served, Find(model, version));
+  const ModelVersion* found = served.model.get();
   ModelMetadata metadata;
   metadata.name = found->name;
   metadata.platform = "onnxruntime_onnx";
@@ -121,17 +231,27 @@ StatusOr<bool> ModelService::IsModelReady(const std::string& model, std::optiona
   return true;
 }
 
-StatusOr<InferenceResponse> ModelService::Infer(const InferenceRequest& request, const RequestContext& context) {
+StatusOr<InferenceResponse> ModelService::Infer(const InferenceRequest& request,
+                                                const RequestContext& context) {
   auto start = std::chrono::steady_clock::now();
   audit::AuditEvent event = EventFor("inference", context, request.model_name);
   auto found = Find(request.model_name, request.model_version);
   StatusOr<InferenceResponse> response = found.status();
+  std::chrono::nanoseconds compute{0};
   if (found.ok()) {
-    event.version = (*found)->version;
-    event.bundle_digest = (*found)->bundle_digest;
-    response = Run(**found, request, event);
+    event.version = found->model->version;
+    event.bundle_digest = found->model->bundle_digest;
+    response = Run(*found->model, request, event, compute);
   }
   event.latency_us = MicrosecondsSince(start);
+  if (found.ok()) {
+    auto total = std::chrono::steady_clock::now() - start;
+    if (response.ok()) {
+      found->statistics->RecordSuccess(total, compute, BatchRows(request));
+    } else {
+      found->statistics->RecordFailure(total);
+    }
+  }
   if (!response.ok()) {
     event.outcome = std::string(StatusCodeName(response.status().code()));
     event.error = response.status().message();
@@ -147,15 +267,17 @@ StatusOr<InferenceResponse> ModelService::Infer(const InferenceRequest& request,
 }
 
 StatusOr<InferenceResponse> ModelService::Run(const ModelVersion& model, const InferenceRequest& request,
-                                              audit::AuditEvent& event) {
+                                              audit::AuditEvent& event, std::chrono::nanoseconds& compute) {
   auto validated = ValidateRequest(model.manifest, request);
   if (!validated.ok()) {
     event.type = "rejected";
     return validated.status();
   }
   event.input_digest = audit::DigestTensors(request.inputs);
-  MOAT_ASSIGN_OR_RETURN(std::vector<Tensor> outputs,
-                        model.instance->Execute(validated->inputs, validated->output_names));
+  auto compute_start = std::chrono::steady_clock::now();
+  auto executed = model.instance->Execute(validated->inputs, validated->output_names);
+  compute = std::chrono::steady_clock::now() - compute_start;
+  MOAT_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, std::move(executed));
   event.output_digest = audit::DigestTensors(outputs);
 
   InferenceResponse response;

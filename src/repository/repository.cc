@@ -43,7 +43,8 @@ Status CheckSpecs(const std::string& what, const std::vector<TensorSpec>& declar
                                    " but the model has " + std::to_string(actual.size()));
   }
   for (const TensorSpec& spec : declared) {
-    auto it = std::find_if(actual.begin(), actual.end(), [&](const TensorSpec& a) { return a.name == spec.name; });
+    auto it =
+        std::find_if(actual.begin(), actual.end(), [&](const TensorSpec& a) { return a.name == spec.name; });
     if (it == actual.end()) {
       return FailedPreconditionError("the manifest declares " + what + " " + SpecText(spec) +
                                      " but the model has no such tensor");
@@ -60,28 +61,66 @@ Status CheckSpecs(const std::string& what, const std::vector<TensorSpec>& declar
   return OkStatus();
 }
 
+// Verifies and loads every version folder of `model_dir` into `contents`.
+void LoadModelFolder(const fs::path& model_dir, const bundle::TrustStore& trust,
+                     RepositoryContents& contents) {
+  std::string model = model_dir.filename().string();
+  if (!IsRealDirectory(model_dir)) {
+    contents.rejected.push_back(
+        {model_dir.string(), model, "",
+         FailedPreconditionError("not a directory (symbolic links are not followed)")});
+    return;
+  }
+  std::error_code ec;
+  std::vector<fs::path> versions;
+  for (const auto& entry : fs::directory_iterator(model_dir, ec)) versions.push_back(entry.path());
+  if (ec) {
+    contents.rejected.push_back({model_dir.string(), model, "", FailedPreconditionError(ec.message())});
+    return;
+  }
+  std::sort(versions.begin(), versions.end());
+  for (const fs::path& version_dir : versions) {
+    std::string version = version_dir.filename().string();
+    if (!IsRealDirectory(version_dir)) {
+      contents.rejected.push_back(
+          {version_dir.string(), model, version,
+           FailedPreconditionError("not a directory (symbolic links are not followed)")});
+      continue;
+    }
+    auto loaded = LoadModelVersion(version_dir.string(), model, version, trust);
+    if (loaded.ok()) {
+      contents.loaded.push_back(std::move(loaded).value());
+    } else {
+      contents.rejected.push_back({version_dir.string(), model, version, loaded.status()});
+    }
+  }
+}
+
 }  // namespace
 
-StatusOr<std::shared_ptr<const ModelVersion>> LoadModelVersion(const std::string& path, const std::string& model,
+StatusOr<std::shared_ptr<const ModelVersion>> LoadModelVersion(const std::string& path,
+                                                               const std::string& model,
                                                                const std::string& version,
                                                                const bundle::TrustStore& trust) {
   MOAT_ASSIGN_OR_RETURN(int64_t number, ParseVersionFolder(version));
   MOAT_ASSIGN_OR_RETURN(bundle::VerifiedBundle verified, bundle::VerifyBundle(path, trust));
   const bundle::Manifest& manifest = verified.manifest;
   if (manifest.name != model) {
-    return FailedPreconditionError("the manifest names model '" + manifest.name + "' but the bundle is in folder '" +
-                                   model + "'");
+    return FailedPreconditionError("the manifest names model '" + manifest.name +
+                                   "' but the bundle is in folder '" + model + "'");
   }
   if (manifest.version != number) {
     return FailedPreconditionError("the manifest names version " + std::to_string(manifest.version) +
                                    " but the bundle is in folder '" + version + "'");
   }
   if (manifest.runtime != "onnxruntime") {
-    return UnimplementedError("runtime '" + manifest.runtime + "' is not supported; this server runs 'onnxruntime'");
+    return UnimplementedError("runtime '" + manifest.runtime +
+                              "' is not supported; this server runs 'onnxruntime'");
   }
   auto file = verified.files.find(manifest.model_file);
   if (file == verified.files.end()) {
-    return FailedPreconditionError("model file '" + manifest.model_file + "' is not among the bundle's files");
+    return FailedPreconditionError("model file '" + manifest.model_file +
+                                   "' is not among the bundle's files");
   }
 
   auto loaded = std::make_shared<ModelVersion>();
@@ -108,35 +147,27 @@ StatusOr<RepositoryContents> LoadRepository(const std::string& root, const bundl
   if (ec) return FailedPreconditionError("cannot read model repository '" + root + "': " + ec.message());
   std::sort(models.begin(), models.end());
 
-  for (const fs::path& model_dir : models) {
-    std::string model = model_dir.filename().string();
-    if (!IsRealDirectory(model_dir)) {
-      contents.rejected.push_back(
-          {model_dir.string(), model, "", FailedPreconditionError("not a directory (symbolic links are not followed)")});
-      continue;
-    }
-    std::vector<fs::path> versions;
-    for (const auto& entry : fs::directory_iterator(model_dir, ec)) versions.push_back(entry.path());
-    if (ec) {
-      contents.rejected.push_back({model_dir.string(), model, "", FailedPreconditionError(ec.message())});
-      continue;
-    }
-    std::sort(versions.begin(), versions.end());
-    for (const fs::path& version_dir : versions) {
-      std::string version = version_dir.filename().string();
-      if (!IsRealDirectory(version_dir)) {
-        contents.rejected.push_back({version_dir.string(), model, version,
-                                     FailedPreconditionError("not a directory (symbolic links are not followed)")});
-        continue;
-      }
-      auto loaded = LoadModelVersion(version_dir.string(), model, version, trust);
-      if (loaded.ok()) {
-        contents.loaded.push_back(std::move(loaded).value());
-      } else {
-        contents.rejected.push_back({version_dir.string(), model, version, loaded.status()});
-      }
-    }
+  for (const fs::path& model_dir : models) LoadModelFolder(model_dir, trust, contents);
+  return contents;
+}
+
+StatusOr<RepositoryContents> LoadRepositoryModel(const std::string& root, const std::string& model,
+                                                 const bundle::TrustStore& trust) {
+  // The name becomes a path component: only a plain folder name may reach the file system.
+  if (model.empty() || model == "." || model == ".." || model.find('/') != std::string::npos ||
+      model.find('\0') != std::string::npos) {
+    return InvalidArgumentError("model name '" + model + "' cannot name a repository folder");
   }
+  if (!IsRealDirectory(root)) {
+    return NotFoundError("model repository '" + root + "' is not a directory");
+  }
+  fs::path model_dir = fs::path(root) / model;
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(model_dir, ec))) {
+    return NotFoundError("model '" + model + "' is not in the repository");
+  }
+  RepositoryContents contents;
+  LoadModelFolder(model_dir, trust, contents);
   return contents;
 }
 

@@ -28,8 +28,8 @@ struct ModelVersion {
 // A bundle that was found but not served, and why.
 struct RejectedVersion {
   std::string path;
-  std::string model;     // as named by its folder
-  std::string version;   // as named by its folder
+  std::string model;    // as named by its folder
+  std::string version;  // as named by its folder
   Status reason;
 };
 
@@ -43,9 +43,16 @@ struct RepositoryContents {
 // Errors only when `root` itself cannot be read.
 StatusOr<RepositoryContents> LoadRepository(const std::string& root, const bundle::TrustStore& trust);
 
+// Verifies and loads every version of one model, <root>/<model>/<version>/.
+// INVALID_ARGUMENT for a name that is not a plain folder name; NOT_FOUND
+// when the repository has no such folder.
+StatusOr<RepositoryContents> LoadRepositoryModel(const std::string& root, const std::string& model,
+                                                 const bundle::TrustStore& trust);
+
 // Verifies the bundle at `path` and loads it; `model` and `version` are the
 // names of its folders, which must match the manifest.
-StatusOr<std::shared_ptr<const ModelVersion>> LoadModelVersion(const std::string& path, const std::string& model,
+StatusOr<std::shared_ptr<const ModelVersion>> LoadModelVersion(const std::string& path,
+                                                               const std::string& model,
                                                                const std::string& version,
                                                                const bundle::TrustStore& trust);
 

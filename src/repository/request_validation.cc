@@ -18,8 +18,9 @@ std::string Names(const std::vector<TensorSpec>& specs) {
 
 Status CheckInput(const TensorSpec& spec, const Tensor& tensor) {
   if (tensor.datatype != spec.datatype) {
-    return InvalidArgumentError("input '" + spec.name + "': datatype " + std::string(DataTypeName(tensor.datatype)) +
-                                " does not match the model's " + std::string(DataTypeName(spec.datatype)));
+    return InvalidArgumentError("input '" + spec.name + "': datatype " +
+                                std::string(DataTypeName(tensor.datatype)) + " does not match the model's " +
+                                std::string(DataTypeName(spec.datatype)));
   }
   MOAT_RETURN_IF_ERROR(CheckShapeMatches(spec, tensor.shape));
   MOAT_RETURN_IF_ERROR(CheckTensorByteSize(tensor));
@@ -36,7 +37,8 @@ Status CheckInput(const TensorSpec& spec, const Tensor& tensor) {
 
 }  // namespace
 
-StatusOr<ValidatedRequest> ValidateRequest(const bundle::Manifest& manifest, const InferenceRequest& request) {
+StatusOr<ValidatedRequest> ValidateRequest(const bundle::Manifest& manifest,
+                                           const InferenceRequest& request) {
   const std::string model = "model '" + manifest.name + "'";
   std::set<std::string> seen;
   for (const Tensor& tensor : request.inputs) {
@@ -46,8 +48,8 @@ StatusOr<ValidatedRequest> ValidateRequest(const bundle::Manifest& manifest, con
     bool known = std::any_of(manifest.inputs.begin(), manifest.inputs.end(),
                              [&](const TensorSpec& spec) { return spec.name == tensor.name; });
     if (!known) {
-      return InvalidArgumentError("unknown input '" + tensor.name + "' for " + model + "; expected inputs: " +
-                                  Names(manifest.inputs));
+      return InvalidArgumentError("unknown input '" + tensor.name + "' for " + model +
+                                  "; expected inputs: " + Names(manifest.inputs));
     }
   }
 
@@ -56,8 +58,8 @@ StatusOr<ValidatedRequest> ValidateRequest(const bundle::Manifest& manifest, con
     auto it = std::find_if(request.inputs.begin(), request.inputs.end(),
                            [&](const Tensor& tensor) { return tensor.name == spec.name; });
     if (it == request.inputs.end()) {
-      return InvalidArgumentError("missing input '" + spec.name + "' for " + model + "; expected inputs: " +
-                                  Names(manifest.inputs));
+      return InvalidArgumentError("missing input '" + spec.name + "' for " + model +
+                                  "; expected inputs: " + Names(manifest.inputs));
     }
     MOAT_RETURN_IF_ERROR(CheckInput(spec, *it));
     validated.inputs.push_back(*it);
@@ -75,8 +77,8 @@ StatusOr<ValidatedRequest> ValidateRequest(const bundle::Manifest& manifest, con
     bool known = std::any_of(manifest.outputs.begin(), manifest.outputs.end(),
                              [&](const TensorSpec& spec) { return spec.name == name; });
     if (!known) {
-      return InvalidArgumentError("unknown output '" + name + "' for " + model + "; the model's outputs are " +
-                                  Names(manifest.outputs));
+      return InvalidArgumentError("unknown output '" + name + "' for " + model +
+                                  "; the model's outputs are " + Names(manifest.outputs));
     }
     validated.output_names.push_back(name);
   }

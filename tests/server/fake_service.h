@@ -66,12 +66,36 @@ class FakeService final : public InferenceService {
     return response;
   }
 
+  std::vector<ModelIndexEntry> RepositoryIndex(bool ready_only) const override {
+    std::vector<ModelIndexEntry> index = {{"echo", "1", "READY", ""}};
+    if (!ready_only) index.push_back({"echo", "2", "UNAVAILABLE", "not ready in the fake"});
+    return index;
+  }
+
+  StatusOr<std::vector<ModelStatistics>> GetModelStatistics(const std::string& model,
+                                                            std::optional<int64_t> version) const override {
+    if (!model.empty()) MOAT_RETURN_IF_ERROR(Check(model, version));
+    ModelStatistics stats;
+    stats.name = "echo";
+    stats.version = 1;
+    return std::vector<ModelStatistics>{stats};
+  }
+
+  Status LoadModel(const std::string& model, const RequestContext& context) override {
+    return model_control_error.ok() ? Check(model, std::nullopt) : model_control_error;
+  }
+  Status UnloadModel(const std::string& model, const RequestContext& context) override {
+    return model_control_error.ok() ? Check(model, std::nullopt) : model_control_error;
+  }
+
   void RecordRejectedRequest(const RequestContext& context, const std::string& model,
                              const std::string& version, const Status& reason) override {
     std::lock_guard lock(mutex_);
     rejected_.push_back({context, model, version, reason});
     rejected_changed_.notify_all();
   }
+
+  Status model_control_error;  // what LoadModel and UnloadModel return when not OK
 
   std::vector<RejectedRecord> rejected() const {
     std::lock_guard lock(mutex_);
