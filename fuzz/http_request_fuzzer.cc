@@ -1,17 +1,22 @@
 // Feeds bytes to the REST front end as one HTTP request. Beast's parser reads
 // the request line, header and body. HttpHandler then routes the request,
-// parses an infer body (JSON or binary extension) and encodes the reply of a
-// service that echoes its inputs. No input may crash, hang or allocate
+// decompresses a gzip or deflate body, parses an infer body (JSON, binary
+// extension or shared-memory parameters) and encodes and compresses the reply
+// of a service that echoes its inputs. No input may crash, hang or allocate
 // without bound.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/inference.h"
 #include "server/http_handler.h"
+#include "server/route.h"
+#include "shm/shared_memory.h"
 
 namespace {
 
@@ -46,9 +51,37 @@ class EchoService final : public moat::InferenceService {
     response.outputs = request.inputs;
     return response;
   }
+  std::vector<moat::ModelIndexEntry> RepositoryIndex(bool) const override {
+    return {{"echo", "1", "READY", ""}};
+  }
+  moat::StatusOr<std::vector<moat::ModelStatistics>> GetModelStatistics(
+      const std::string& model, std::optional<int64_t>) const override {
+    if (!model.empty() && model != "echo") return moat::NotFoundError("model not found");
+    moat::ModelStatistics statistics;
+    statistics.name = "echo";
+    statistics.version = 1;
+    return std::vector<moat::ModelStatistics>{statistics};
+  }
+  moat::Status LoadModel(const std::string& model, const moat::RequestContext&) override {
+    return model == "echo" ? moat::OkStatus() : moat::NotFoundError("model not found");
+  }
+  moat::Status UnloadModel(const std::string& model, const moat::RequestContext&) override {
+    return model == "echo" ? moat::OkStatus() : moat::NotFoundError("model not found");
+  }
   void RecordRejectedRequest(const moat::RequestContext&, const std::string&, const std::string&,
                              const moat::Status&) override {}
 };
+
+// Joins every value of header `field`, as the server does.
+std::string JoinedField(const http::request<http::string_body>& message, http::field field) {
+  std::string joined;
+  auto [begin, end] = message.equal_range(field);
+  for (auto it = begin; it != end; ++it) {
+    if (!joined.empty()) joined += ", ";
+    joined += std::string(it->value());
+  }
+  return joined;
+}
 
 }  // namespace
 
@@ -80,10 +113,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto field = message.find("Inference-Header-Content-Length"); field != message.end()) {
     request.inference_header_length = std::string(field->value());
   }
+  request.content_encoding = JoinedField(message, http::field::content_encoding);
+  request.accept_encoding = JoinedField(message, http::field::accept_encoding);
   request.peer = "fuzz";
 
+  // Shared memory is enabled, so that the shm parameters are parsed past the
+  // "disabled" check, but no region is ever registered: a register request
+  // would open a shared memory object of this machine by a fuzzed name.
+  auto route = moat::server::MatchRoute(request.target);
+  if (route.ok() && route->endpoint == moat::server::Endpoint::kSharedMemoryRegister) return 0;
+
   static EchoService service;
-  static moat::server::HttpHandler handler(service);
+  static moat::shm::SharedMemoryManager shared_memory(true);
+  static moat::server::HttpHandler handler(service, shared_memory,
+                                           moat::server::HttpHandlerOptions{kMaxBodyBytes, 1024});
   moat::server::HttpReply reply = handler.Handle(request);
   // Every reply has a status and a body, errors included.
   if (reply.status < 200 || reply.status > 599 || reply.body.empty()) __builtin_trap();

@@ -1,52 +1,54 @@
 #include "server/http_handler.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <utility>
 
-#include "server/http_status.h"
+#include "server/content_coding.h"
 #include "server/infer_request_parser.h"
-#include "server/json.h"
+#include "server/reply_builders.h"
 #include "server/response_json.h"
-#include "server/route.h"
+#include "server/shared_memory_parameters.h"
 #include "server/utf8.h"
+#include "server/zlib_codec.h"
 
 namespace moat::server {
 namespace {
 
-// The extension this front end implements itself, whatever the service reports.
-constexpr std::string_view kBinaryTensorDataExtension = "binary_tensor_data";
-
-HttpReply ErrorReply(HttpReply reply, unsigned http_status, const std::string& message) {
-  reply.status = http_status;
-  reply.body = ErrorJson(message);
-  reply.content_type = "application/json";
-  reply.inference_header_length.reset();
-  reply.error = message;
-  return reply;
-}
-
-HttpReply ErrorReply(HttpReply reply, const Status& status) {
-  return ErrorReply(std::move(reply), HttpStatusFor(status.code()), status.message());
-}
-
-HttpReply JsonReply(HttpReply reply, std::string body) {
-  reply.status = 200;
-  reply.body = std::move(body);
-  return reply;
-}
+// The extensions whose endpoints this front end serves itself. The service
+// may list them or not; system_shared_memory is listed only while shared
+// memory is enabled.
+constexpr std::string_view kFrontEndExtensions[] = {"binary_tensor_data", "model_repository",
+                                                    "model_configuration", "statistics"};
+constexpr std::string_view kSharedMemoryExtension = "system_shared_memory";
 
 std::string VersionSuffix(std::optional<int64_t> version) {
   return version ? " version " + std::to_string(*version) : "";
 }
 
+bool IsCompressed(const HttpRequest& request) {
+  if (request.body->empty() || request.content_encoding.empty()) return false;
+  StatusOr<ContentCoding> coding = ParseContentEncoding(request.content_encoding);
+  return coding.ok() && *coding != ContentCoding::kIdentity;
+}
+
 }  // namespace
 
-bool HttpHandler::IsInferTarget(std::string_view target) {
-  StatusOr<Route> route = MatchRoute(target);
-  return route.ok() && route->endpoint == Endpoint::kInfer;
+bool HttpHandler::RunsOnWorkerPool(const HttpRequest& request) {
+  StatusOr<Route> route = MatchRoute(request.target);
+  if (route.ok() && (route->endpoint == Endpoint::kInfer || route->endpoint == Endpoint::kModelLoad ||
+                     route->endpoint == Endpoint::kModelUnload)) {
+    return true;
+  }
+  return IsCompressed(request);
 }
 
 HttpReply HttpHandler::Handle(const HttpRequest& request) {
+  return CompressReply(HandleUncompressed(request), request.accept_encoding);
+}
+
+HttpReply HttpHandler::HandleUncompressed(const HttpRequest& request) {
   HttpReply reply;
   reply.request_id = ids_.Next();
   StatusOr<Route> route = MatchRoute(request.target);
@@ -61,6 +63,11 @@ HttpReply HttpHandler::Handle(const HttpRequest& request) {
                           "'; use " + std::string(allowed));
   }
 
+  HttpRequest decoded = request;
+  if (std::optional<HttpReply> rejected = DecodeBody(decoded, *route, reply)) return std::move(*rejected);
+
+  const std::string& model = route->model_segment;
+  const std::optional<std::string>& version = route->version_segment;
   switch (route->endpoint) {
     case Endpoint::kHealthLive:
       if (!service_.IsLive()) return ErrorReply(std::move(reply), 400, "the server is not live");
@@ -71,21 +78,95 @@ HttpReply HttpHandler::Handle(const HttpRequest& request) {
     case Endpoint::kServerMetadata:
       return HandleServerMetadata(std::move(reply));
     case Endpoint::kModelMetadata:
-      return HandleModelMetadata(route->model_segment, route->version_segment, std::move(reply));
+      return HandleModelMetadata(model, version, std::move(reply));
     case Endpoint::kModelReady:
-      return HandleModelReady(route->model_segment, route->version_segment, std::move(reply));
+      return HandleModelReady(model, version, std::move(reply));
     case Endpoint::kInfer:
-      return HandleInfer(request, route->model_segment, route->version_segment, std::move(reply));
+      return HandleInfer(decoded, model, version, std::move(reply));
+    case Endpoint::kModelConfig:
+      return HandleModelConfig(model, version, std::move(reply));
+    case Endpoint::kModelStatistics:
+      return HandleModelStatistics(model, version, std::move(reply));
+    case Endpoint::kAllModelStatistics:
+      return HandleModelStatistics("", std::nullopt, std::move(reply));
+    case Endpoint::kRepositoryIndex:
+      return HandleRepositoryIndex(decoded, std::move(reply));
+    case Endpoint::kModelLoad:
+      return HandleModelControl(decoded, model, true, std::move(reply));
+    case Endpoint::kModelUnload:
+      return HandleModelControl(decoded, model, false, std::move(reply));
+    case Endpoint::kSharedMemoryStatus:
+      return HandleSharedMemoryStatus(route->region_segment, std::move(reply));
+    case Endpoint::kAllSharedMemoryStatus:
+      return HandleSharedMemoryStatus("", std::move(reply));
+    case Endpoint::kSharedMemoryRegister:
+      return HandleSharedMemoryRegister(decoded, route->region_segment, std::move(reply));
+    case Endpoint::kSharedMemoryUnregister:
+      return HandleSharedMemoryUnregister(route->region_segment, std::move(reply));
+    case Endpoint::kAllSharedMemoryUnregister:
+      return HandleSharedMemoryUnregister("", std::move(reply));
   }
   return ErrorReply(std::move(reply), InternalError("endpoint without a handler"));
+}
+
+std::optional<HttpReply> HttpHandler::DecodeBody(HttpRequest& request, const Route& route, HttpReply& reply) {
+  if (request.content_encoding.empty()) return std::nullopt;
+  StatusOr<ContentCoding> coding = ParseContentEncoding(request.content_encoding);
+  Status error;
+  unsigned http_status = 415;
+  if (!coding.ok()) {
+    error = coding.status();
+  } else {
+    if (*coding == ContentCoding::kIdentity || request.body->empty()) return std::nullopt;
+    StatusOr<std::string> decompressed = Decompress(*coding, *request.body, options_.max_body_bytes);
+    if (decompressed.ok()) {
+      request.body = std::make_shared<const std::string>(std::move(*decompressed));
+      return std::nullopt;
+    }
+    error = decompressed.status();
+    // RESOURCE_EXHAUSTED is the decompressed body passing max_body_bytes.
+    http_status = error.code() == StatusCode::kResourceExhausted ? 413 : HttpStatusFor(error.code());
+  }
+  AuditIfInfer(route, request.peer, error, reply);
+  return ErrorReply(std::move(reply), http_status, error.message());
+}
+
+HttpReply HttpHandler::CompressReply(HttpReply reply, std::string_view accept_encoding) const {
+  if (accept_encoding.empty() || reply.body.size() < options_.min_compressed_reply_bytes) return reply;
+  ContentCoding coding = NegotiateResponseCoding(accept_encoding);
+  if (coding == ContentCoding::kIdentity) return reply;
+  StatusOr<std::string> compressed = Compress(coding, reply.body);
+  if (!compressed.ok()) {
+    // The reply goes uncompressed, as to a client that accepts no coding.
+    spdlog::warn("http request {}: sending the reply uncompressed: {}", reply.request_id,
+                 compressed.status().message());
+    return reply;
+  }
+  reply.body = std::move(*compressed);
+  reply.content_encoding = std::string(ContentCodingName(coding));
+  return reply;
+}
+
+void HttpHandler::AuditIfInfer(const Route& route, std::string_view peer, const Status& reason,
+                               HttpReply& reply) {
+  if (route.endpoint != Endpoint::kInfer) return;
+  StatusOr<std::string> model = DecodeModelName(route.model_segment);
+  reply.model = model.ok() ? *model : route.model_segment;
+  RequestContext context{reply.request_id, "http", std::string(peer)};
+  service_.RecordRejectedRequest(context, reply.model, route.version_segment.value_or(""), reason);
 }
 
 HttpReply HttpHandler::HandleServerMetadata(HttpReply reply) {
   ServerMetadata metadata = service_.GetServerMetadata();
   auto& extensions = metadata.extensions;
-  if (std::find(extensions.begin(), extensions.end(), kBinaryTensorDataExtension) == extensions.end()) {
-    extensions.emplace_back(kBinaryTensorDataExtension);
+  auto listed = [&](std::string_view name) {
+    return std::find(extensions.begin(), extensions.end(), name) != extensions.end();
+  };
+  for (std::string_view extension : kFrontEndExtensions) {
+    if (!listed(extension)) extensions.emplace_back(extension);
   }
+  std::erase(extensions, kSharedMemoryExtension);
+  if (shared_memory_.enabled()) extensions.emplace_back(kSharedMemoryExtension);
   return JsonReply(std::move(reply), ServerMetadataJson(metadata));
 }
 
@@ -139,7 +220,7 @@ HttpReply HttpHandler::HandleInfer(const HttpRequest& request, const std::string
 
   std::optional<std::string_view> header_length;
   if (request.inference_header_length) header_length = *request.inference_header_length;
-  StatusOr<ParsedInferRequest> parsed = ParseInferRequest(request.body, header_length);
+  StatusOr<ParsedInferRequest> parsed = ParseInferRequest(request.body, header_length, shared_memory_);
   if (!parsed.ok()) return reject(std::move(reply), parsed.status());
   if (!parsed->request.id.empty()) {
     context.request_id = parsed->request.id;
@@ -151,10 +232,14 @@ HttpReply HttpHandler::HandleInfer(const HttpRequest& request, const std::string
   // The service audits the outcome of every request that reaches Infer.
   StatusOr<InferenceResponse> response = service_.Infer(parsed->request, context);
   if (!response.ok()) return ErrorReply(std::move(reply), response.status());
-  StatusOr<EncodedInferResponse> encoded = EncodeInferResponse(*response, parsed->output_format);
-  // The inference itself was audited as successful. A second record states
-  // that its result did not reach the client (for example BYTES output that
-  // is not UTF-8, which JSON cannot carry), so the log shows what the client got.
+  // The inference itself was audited as successful. When its result cannot
+  // reach the client (an output larger than its shared memory region, or BYTES
+  // output that is not UTF-8, which JSON cannot carry), a second record states
+  // that, so the log shows what the client got.
+  StatusOr<SharedMemoryWrites> writes =
+      WriteSharedMemoryOutputs(shared_memory_, *response, parsed->output_format.shared_memory_by_name);
+  if (!writes.ok()) return reject(std::move(reply), writes.status());
+  StatusOr<EncodedInferResponse> encoded = EncodeInferResponse(*response, parsed->output_format, *writes);
   if (!encoded.ok()) return reject(std::move(reply), encoded.status());
 
   reply.status = 200;
@@ -169,12 +254,7 @@ HttpReply HttpHandler::Reject(std::string_view method, std::string_view target, 
   HttpReply reply;
   reply.request_id = ids_.Next();
   StatusOr<Route> route = MatchRoute(target);
-  if (route.ok() && route->endpoint == Endpoint::kInfer && method == EndpointMethod(Endpoint::kInfer)) {
-    StatusOr<std::string> model = DecodeModelName(route->model_segment);
-    reply.model = model.ok() ? *model : route->model_segment;
-    RequestContext context{reply.request_id, "http", std::string(peer)};
-    service_.RecordRejectedRequest(context, reply.model, route->version_segment.value_or(""), reason);
-  }
+  if (route.ok() && method == EndpointMethod(route->endpoint)) AuditIfInfer(*route, peer, reason, reply);
   return ErrorReply(std::move(reply), http_status, reason.message());
 }
 

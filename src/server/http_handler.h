@@ -1,8 +1,9 @@
 // The KServe v2 REST endpoints over plain request and reply values: routing,
-// parsing, the call into InferenceService and the response body. No sockets,
-// so that the protocol can be tested without a server.
+// content codings, parsing, the call into InferenceService and the response
+// body. No sockets, so that the protocol can be tested without a server.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,8 @@
 #include "common/status.h"
 #include "core/inference.h"
 #include "server/request_id.h"
+#include "server/route.h"
+#include "shm/shared_memory.h"
 
 namespace moat::server {
 
@@ -19,6 +22,8 @@ struct HttpRequest {
   std::string target;  // "/v2/models/m/infer?x=1"
   std::shared_ptr<const std::string> body = std::make_shared<const std::string>();
   std::optional<std::string> inference_header_length;  // the header's value, when sent
+  std::string content_encoding;                        // the Content-Encoding header, empty when absent
+  std::string accept_encoding;                         // the Accept-Encoding header, empty when absent
   std::string peer;                                    // "127.0.0.1:51234", for logs and audit
 };
 
@@ -26,6 +31,7 @@ struct HttpReply {
   unsigned status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::string content_encoding;                   // "gzip" or "deflate" when `body` is compressed
   std::optional<size_t> inference_header_length;  // set when binary outputs follow the JSON header
   std::string allow;                              // the Allow header of a 405 reply
 
@@ -35,14 +41,25 @@ struct HttpReply {
   std::string error;  // the reason when status is not 200
 };
 
+struct HttpHandlerOptions {
+  // The largest request body after decompression; larger ones get 413.
+  size_t max_body_bytes = 64u << 20;
+  // Reply bodies of at least this many bytes are compressed when the client
+  // accepts gzip or deflate; smaller ones gain too little to be worth it.
+  size_t min_compressed_reply_bytes = 1024;
+};
+
 // Thread-safe: the server calls Handle from its I/O and worker threads at once.
+// `service` and `shared_memory` must outlive the handler.
 class HttpHandler {
  public:
-  explicit HttpHandler(InferenceService& service) : service_(service) {}
+  HttpHandler(InferenceService& service, shm::SharedMemoryManager& shared_memory,
+              HttpHandlerOptions options = {})
+      : service_(service), shared_memory_(shared_memory), options_(options) {}
 
-  // Handles one request and returns its reply. Errors become replies with an
-  // {"error": ...} body, and a rejected infer request is also passed to
-  // RecordRejectedRequest.
+  // Handles one request and returns its reply, compressed when the request's
+  // Accept-Encoding allows it. Errors become replies with an {"error": ...}
+  // body, and a rejected infer request is also passed to RecordRejectedRequest.
   HttpReply Handle(const HttpRequest& request);
 
   // Builds the reply for a request that the server rejected before it was
@@ -51,11 +68,20 @@ class HttpHandler {
   HttpReply Reject(std::string_view method, std::string_view target, std::string_view peer,
                    unsigned http_status, const Status& reason);
 
-  // Whether `target` is an infer endpoint, whose requests run on the worker
-  // pool because they call into the model.
-  static bool IsInferTarget(std::string_view target);
+  // Whether `request` should run on the worker pool: infer and model
+  // load/unload do real work, and so does decompressing a body.
+  static bool RunsOnWorkerPool(const HttpRequest& request);
 
  private:
+  HttpReply HandleUncompressed(const HttpRequest& request);
+  // Replaces the body of `request` by its decompressed form. On error, returns
+  // the reply to send instead (audited when `route` is an infer endpoint).
+  std::optional<HttpReply> DecodeBody(HttpRequest& request, const Route& route, HttpReply& reply);
+  HttpReply CompressReply(HttpReply reply, std::string_view accept_encoding) const;
+  // Records a rejected request in the audit log when `route` is an infer
+  // endpoint, and names its model in `reply`.
+  void AuditIfInfer(const Route& route, std::string_view peer, const Status& reason, HttpReply& reply);
+
   HttpReply HandleInfer(const HttpRequest& request, const std::string& model_segment,
                         const std::optional<std::string>& version_segment, HttpReply reply);
   HttpReply HandleModelReady(const std::string& model_segment,
@@ -64,7 +90,26 @@ class HttpHandler {
                                 const std::optional<std::string>& version_segment, HttpReply reply);
   HttpReply HandleServerMetadata(HttpReply reply);
 
+  // The model repository, configuration and statistics extensions
+  // (repository_endpoints.cc).
+  HttpReply HandleRepositoryIndex(const HttpRequest& request, HttpReply reply);
+  HttpReply HandleModelControl(const HttpRequest& request, const std::string& model_segment, bool load,
+                               HttpReply reply);
+  HttpReply HandleModelConfig(const std::string& model_segment,
+                              const std::optional<std::string>& version_segment, HttpReply reply);
+  HttpReply HandleModelStatistics(const std::string& model_segment,
+                                  const std::optional<std::string>& version_segment, HttpReply reply);
+
+  // The system shared memory extension (shared_memory_endpoints.cc). An empty
+  // `region_segment` means every region.
+  HttpReply HandleSharedMemoryStatus(const std::string& region_segment, HttpReply reply);
+  HttpReply HandleSharedMemoryRegister(const HttpRequest& request, const std::string& region_segment,
+                                       HttpReply reply);
+  HttpReply HandleSharedMemoryUnregister(const std::string& region_segment, HttpReply reply);
+
   InferenceService& service_;
+  shm::SharedMemoryManager& shared_memory_;
+  const HttpHandlerOptions options_;
   RequestIdGenerator ids_;
 };
 

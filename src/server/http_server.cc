@@ -16,6 +16,7 @@
 
 #include "server/http_handler.h"
 #include "server/http_session.h"
+#include "server/rejected_connection.h"
 
 namespace moat::server {
 
@@ -28,6 +29,11 @@ namespace {
 // retried after this pause instead of at once, which would spin.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
+// Connections over max_connections that are still being sent their 503. Past
+// this many, further ones are closed without a response, so that a flood of
+// connections cannot hold an unbounded number of sockets open.
+constexpr size_t kMaxRejectedInFlight = 64;
+
 Status CheckOptions(const HttpServerOptions& options) {
   if (options.io_threads < 1) {
     return InvalidArgumentError("HTTP io_threads must be at least 1, got " +
@@ -39,18 +45,28 @@ Status CheckOptions(const HttpServerOptions& options) {
   }
   if (options.max_connections < 1) return InvalidArgumentError("HTTP max_connections must be at least 1");
   if (options.max_header_bytes < 1) return InvalidArgumentError("HTTP max_header_bytes must be at least 1");
+  if (options.max_body_chunks < 1) return InvalidArgumentError("HTTP max_body_chunks must be at least 1");
   if (options.idle_timeout.count() <= 0 || options.request_timeout.count() <= 0) {
     return InvalidArgumentError("HTTP idle_timeout and request_timeout must be positive");
   }
   return OkStatus();
 }
 
+HttpHandlerOptions HandlerOptionsFor(const HttpServerOptions& options) {
+  HttpHandlerOptions handler_options;
+  handler_options.max_body_bytes = options.max_body_bytes;
+  return handler_options;
+}
+
 }  // namespace
 
 class HttpServer::Impl {
  public:
-  Impl(InferenceService& service, HttpServerOptions options)
-      : options_(std::move(options)), handler_(service) {}
+  Impl(InferenceService& service, shm::SharedMemoryManager& shared_memory, HttpServerOptions options)
+      : options_(std::move(options)),
+        handler_(service, shared_memory, HandlerOptionsFor(options_)),
+        overload_response_(
+            std::make_shared<const std::string>(RejectedConnection::ResponseFor(options_.max_connections))) {}
   ~Impl() { Stop(); }
 
   Status Start();
@@ -62,10 +78,13 @@ class HttpServer::Impl {
   void RunIoThread();
   void Accept();
   void OnAccept(boost::system::error_code error, tcp::socket socket);
+  void RejectConnection(tcp::socket socket);
 
   HttpServerOptions options_;
   HttpHandler handler_;
+  std::shared_ptr<const std::string> overload_response_;
   std::atomic<size_t> open_connections_{0};
+  std::atomic<size_t> rejected_in_flight_{0};
   std::atomic<bool> stopping_{false};
 
   // Destroyed in this order by Stop: the sessions that pending handlers own
@@ -161,19 +180,30 @@ void HttpServer::Impl::OnAccept(boost::system::error_code error, tcp::socket soc
   }
 
   if (open_connections_.load() >= options_.max_connections) {
-    // Logged for the first rejection and then every 1000th, so that a flood
-    // does not flood the log as well.
-    if (rejected_connections_++ % 1000 == 0) {
-      spdlog::warn("http closing new connections: {} are open, the maximum ({} closed so far)",
-                   options_.max_connections, rejected_connections_);
-    }
-    boost::system::error_code ignored;
-    socket.close(ignored);
+    RejectConnection(std::move(socket));
   } else {
     open_connections_.fetch_add(1);
     std::make_shared<HttpSession>(std::move(socket), *session_context_)->Start();
   }
   Accept();
+}
+
+void HttpServer::Impl::RejectConnection(tcp::socket socket) {
+  // Logged for the first rejection and then every 1000th, so that a flood
+  // does not flood the log as well.
+  if (rejected_connections_++ % 1000 == 0) {
+    spdlog::warn("http rejecting new connections with 503: {} are open, the maximum ({} rejected so far)",
+                 options_.max_connections, rejected_connections_);
+  }
+  if (rejected_in_flight_.load() >= kMaxRejectedInFlight) {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  rejected_in_flight_.fetch_add(1);
+  std::make_shared<RejectedConnection>(std::move(socket), overload_response_, rejected_in_flight_,
+                                       options_.request_timeout)
+      ->Start();
 }
 
 void HttpServer::Impl::Stop() {
@@ -195,8 +225,13 @@ void HttpServer::Impl::Stop() {
   spdlog::info("http server on port {} stopped", port_);
 }
 
+HttpServer::HttpServer(InferenceService& service, shm::SharedMemoryManager& shared_memory,
+                       HttpServerOptions options)
+    : impl_(std::make_unique<Impl>(service, shared_memory, std::move(options))) {}
+
 HttpServer::HttpServer(InferenceService& service, HttpServerOptions options)
-    : impl_(std::make_unique<Impl>(service, std::move(options))) {}
+    : disabled_shared_memory_(std::make_unique<shm::SharedMemoryManager>(false)),
+      impl_(std::make_unique<Impl>(service, *disabled_shared_memory_, std::move(options))) {}
 
 HttpServer::~HttpServer() = default;
 

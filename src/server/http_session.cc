@@ -50,10 +50,26 @@ std::string LogSafe(std::string_view text) {
   return safe;
 }
 
+// Joins every value of header `field` with ", ", the way HTTP defines a
+// repeated list header to read.
+std::string JoinedField(const http::request<http::string_body>& message, http::field field) {
+  std::string joined;
+  auto [begin, end] = message.equal_range(field);
+  for (auto it = begin; it != end; ++it) {
+    if (!joined.empty()) joined += ", ";
+    joined += std::string(it->value());
+  }
+  return joined;
+}
+
 }  // namespace
 
 HttpSession::HttpSession(tcp::socket socket, SessionContext& context)
-    : stream_(std::move(socket)), context_(context), peer_(PeerName(stream_.socket())) {}
+    : stream_(std::move(socket)), context_(context), peer_(PeerName(stream_.socket())) {
+  chunk_header_callback_ = [this](uint64_t size, std::string_view, beast::error_code& error) {
+    OnChunkHeader(size, error);
+  };
+}
 
 HttpSession::~HttpSession() { context_.open_connections.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -92,6 +108,9 @@ void HttpSession::ReadHeader() {
   parser_->header_limit(static_cast<uint32_t>(
       std::min<size_t>(context_.options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
   parser_->body_limit(static_cast<uint64_t>(context_.options.max_body_bytes));
+  body_chunks_ = 0;
+  too_many_chunks_ = false;
+  parser_->on_chunk_header(chunk_header_callback_);
   stream_.expires_after(context_.options.request_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
@@ -141,7 +160,23 @@ void HttpSession::ReadBody() {
                    [self = shared_from_this()](beast::error_code error, size_t) { self->OnBody(error); });
 }
 
+// Counts the data chunks of a chunked body; the zero-size last chunk does
+// not count. Past max_body_chunks it stops the parser with body_limit, and
+// OnBody reports the chunk count as the reason.
+void HttpSession::OnChunkHeader(uint64_t size, beast::error_code& error) {
+  if (size == 0) return;
+  if (++body_chunks_ > context_.options.max_body_chunks) {
+    too_many_chunks_ = true;
+    error = http::error::body_limit;
+  }
+}
+
 void HttpSession::OnBody(beast::error_code error) {
+  if (too_many_chunks_) {
+    return RejectRequest(
+        413, ResourceExhaustedError("chunked request body has more than the limit of " +
+                                    std::to_string(context_.options.max_body_chunks) + " chunks"));
+  }
   if (error == http::error::body_limit) {
     return RejectRequest(413,
                          ResourceExhaustedError("request body is larger than the limit of " +
@@ -171,12 +206,6 @@ void HttpSession::Dispatch() {
     return RejectRequest(400,
                          InvalidArgumentError(std::string(kHeaderLengthField) + " appears more than once"));
   }
-  std::string_view encoding = message[http::field::content_encoding];
-  if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
-    return RejectRequest(415, UnimplementedError("Content-Encoding '" + std::string(encoding) +
-                                                 "' is not supported. Send the body uncompressed."));
-  }
-
   HttpRequest request;
   request.method = method_;
   request.target = target_;
@@ -184,12 +213,14 @@ void HttpSession::Dispatch() {
   if (auto field = message.find(kHeaderLengthField); field != message.end()) {
     request.inference_header_length = std::string(field->value());
   }
+  request.content_encoding = JoinedField(message, http::field::content_encoding);
+  request.accept_encoding = JoinedField(message, http::field::accept_encoding);
   request.peer = peer_;
 
-  if (!HttpHandler::IsInferTarget(request.target)) return Send(HandleCatchingBadAlloc(request), false);
+  if (!HttpHandler::RunsOnWorkerPool(request)) return Send(HandleCatchingBadAlloc(request), false);
 
-  // Inference may take long, so it runs on the worker pool and the reply is
-  // sent from this session's strand.
+  // Inference, model loading and decompression may take long, so they run on
+  // the worker pool and the reply is sent from this session's strand.
   auto executor = stream_.get_executor();
   asio::post(context_.workers, [self = shared_from_this(), executor, request = std::move(request)] {
     HttpReply reply = self->HandleCatchingBadAlloc(request);
@@ -223,6 +254,9 @@ void HttpSession::Send(HttpReply reply, bool close_after) {
     response->set(kHeaderLengthField, std::to_string(*reply.inference_header_length));
   }
   if (!reply.allow.empty()) response->set(http::field::allow, reply.allow);
+  if (!reply.content_encoding.empty()) response->set(http::field::content_encoding, reply.content_encoding);
+  // Whether the body is compressed depends on the request's Accept-Encoding.
+  response->set(http::field::vary, "Accept-Encoding");
   response->body() = std::move(reply.body);
   bool close = close_after || !keep_alive_ || context_.stopping.load();
   response->keep_alive(!close);

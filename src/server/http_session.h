@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void RejectRequest(unsigned http_status, const Status& reason);
   void Send(HttpReply reply, bool close_after);
   void OnWrite(bool close_after, boost::beast::error_code error);
+  void OnChunkHeader(uint64_t size, boost::beast::error_code& error);
   void Linger();
   void Drain(size_t drained);
   void Close();
@@ -70,6 +72,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   unsigned http_version_ = 11;
   bool keep_alive_ = false;
   std::chrono::steady_clock::time_point request_start_;
+  size_t body_chunks_ = 0;  // data chunks of the current chunked body
+  bool too_many_chunks_ = false;
+  // Beast's parser keeps a reference to its chunk header callback, so the
+  // callback lives here, as long as the session.
+  std::function<void(uint64_t, std::string_view, boost::beast::error_code&)> chunk_header_callback_;
 };
 
 }  // namespace moat::server

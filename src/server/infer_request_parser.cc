@@ -1,7 +1,5 @@
 #include "server/infer_request_parser.h"
 
-#include <rapidjson/error/en.h>
-
 #include <array>
 #include <limits>
 #include <unordered_set>
@@ -10,16 +8,13 @@
 #include "core/tensor.h"
 #include "server/json.h"
 #include "server/json_tensor.h"
+#include "server/shared_memory_parameters.h"
 #include "server/utf8.h"
 
 namespace moat::server {
 namespace {
 
 using rapidjson::Value;
-
-std::string_view StringOf(const Value& value) { return {value.GetString(), value.GetStringLength()}; }
-
-std::string Quote(std::string_view text) { return "'" + SanitizeUtf8(text) + "'"; }
 
 // Names an input or requested output in errors: by its "name" when it has a
 // string one, else by its index.
@@ -31,34 +26,6 @@ std::string DescribeElement(std::string_view kind, const Value& element, size_t 
     }
   }
   return std::string(kind) + " " + std::to_string(index);
-}
-
-// Returns a pointer to each of the `known` members of `object` (nullptr when
-// absent), in the order of `known`. `noun` is "field" or "parameter" and
-// `where` names the object in errors about unknown or repeated names.
-// Unknown fields are rejected. Unknown parameters are skipped, because the
-// protocol leaves parameters open and clients add their own (MLServer-style
-// clients send "content_type", for example).
-template <size_t N>
-StatusOr<std::array<const Value*, N>> CollectMembers(const Value& object,
-                                                     const std::array<std::string_view, N>& known,
-                                                     std::string_view noun, const std::string& where) {
-  if (!object.IsObject()) {
-    return InvalidArgumentError(where + ": expected a JSON object, got " + DescribeJsonValue(object));
-  }
-  std::array<const Value*, N> members{};
-  for (const auto& member : object.GetObject()) {
-    std::string_view key = StringOf(member.name);
-    size_t i = 0;
-    while (i < N && known[i] != key) ++i;
-    if (i == N && noun == "parameter") continue;
-    if (i == N) return InvalidArgumentError(where + ": unknown " + std::string(noun) + " " + Quote(key));
-    if (members[i] != nullptr) {
-      return InvalidArgumentError(where + ": duplicate " + std::string(noun) + " " + Quote(key));
-    }
-    members[i] = &member.value;
-  }
-  return members;
 }
 
 Status RejectUnimplemented(const Value* member, std::string_view name, const std::string& where,
@@ -90,20 +57,18 @@ StatusOr<size_t> ParseHeaderLength(std::string_view text, size_t body_size) {
 
 class InferRequestParser {
  public:
-  InferRequestParser(std::shared_ptr<const std::string> body, size_t json_size, bool has_binary_section)
+  InferRequestParser(std::shared_ptr<const std::string> body, size_t json_size, bool has_binary_section,
+                     const shm::SharedMemoryManager& shared_memory)
       : body_(std::move(body)),
+        shared_memory_(shared_memory),
         json_size_(json_size),
         has_binary_section_(has_binary_section),
         binary_offset_(json_size) {}
 
   StatusOr<ParsedInferRequest> Parse() {
     rapidjson::Document document;
-    document.Parse<kJsonParseFlags>(body_->data(), json_size_);
-    if (document.HasParseError()) {
-      return InvalidArgumentError("malformed JSON in the infer request at offset " +
-                                  std::to_string(document.GetErrorOffset()) + ": " +
-                                  rapidjson::GetParseError_En(document.GetParseError()));
-    }
+    MOAT_RETURN_IF_ERROR(
+        ParseJsonDocument(std::string_view(*body_).substr(0, json_size_), "infer request", document));
 
     static constexpr std::array<std::string_view, 4> kFields = {"id", "parameters", "inputs", "outputs"};
     MOAT_ASSIGN_OR_RETURN(auto fields, CollectMembers(document, kFields, "field", "infer request"));
@@ -188,20 +153,29 @@ class InferRequestParser {
     if (shape == nullptr) return InvalidArgumentError(where + ": missing field 'shape'");
     MOAT_ASSIGN_OR_RETURN(tensor.shape, ParseShape(*shape, where));
 
-    std::optional<uint64_t> binary_size;
+    InputSource source;
     if (parameters != nullptr) {
-      MOAT_ASSIGN_OR_RETURN(binary_size, ParseInputParameters(*parameters, where));
+      MOAT_ASSIGN_OR_RETURN(source, ParseInputParameters(*parameters, where));
     }
-    if (data != nullptr && binary_size) {
-      return InvalidArgumentError(
-          where + " has both 'data' and the 'binary_data_size' parameter, but only one of them may be sent");
+    int sources = (data != nullptr) + source.binary_size.has_value() + source.shared_memory.has_value();
+    if (sources > 1) {
+      return InvalidArgumentError(where +
+                                  " has more than one data source; send exactly one of 'data', the "
+                                  "'binary_data_size' parameter and the 'shared_memory_region' parameter");
     }
-    if (binary_size) {
-      MOAT_RETURN_IF_ERROR(TakeBinaryData(*binary_size, tensor, where));
+    if (source.binary_size) {
+      MOAT_RETURN_IF_ERROR(TakeBinaryData(*source.binary_size, tensor, where));
       return tensor;
     }
+    if (source.shared_memory) {
+      return shm::InputFromSharedMemory(shared_memory_, std::move(tensor.name), tensor.datatype,
+                                        std::move(tensor.shape), *source.shared_memory);
+    }
     if (data == nullptr) {
-      return InvalidArgumentError(where + " has neither 'data' nor the 'binary_data_size' parameter");
+      return InvalidArgumentError(
+          where +
+          " has no data; send one of 'data', the 'binary_data_size' parameter and the "
+          "'shared_memory_region' parameter");
     }
     MOAT_ASSIGN_OR_RETURN(std::string bytes,
                           DecodeJsonTensorData(*data, tensor.datatype, tensor.shape, tensor.name));
@@ -230,22 +204,30 @@ class InferRequestParser {
     return dims;
   }
 
-  static StatusOr<std::optional<uint64_t>> ParseInputParameters(const Value& parameters,
-                                                                const std::string& where) {
+  // The data source of one input. At most one member is set when the request
+  // is valid.
+  struct InputSource {
+    std::optional<uint64_t> binary_size;
+    std::optional<shm::SharedMemoryReference> shared_memory;
+  };
+
+  StatusOr<InputSource> ParseInputParameters(const Value& parameters, const std::string& where) const {
     static constexpr std::array<std::string_view, 4> kParameters = {
-        "binary_data_size", "shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"};
+        "binary_data_size", "shared_memory_region", "shared_memory_offset", "shared_memory_byte_size"};
     MOAT_ASSIGN_OR_RETURN(auto members, CollectMembers(parameters, kParameters, "parameter", where));
-    for (size_t i = 1; i < kParameters.size(); ++i) {
-      MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[i], kParameters[i], where, "shared-memory tensors"));
-    }
+    InputSource source;
+    MOAT_ASSIGN_OR_RETURN(
+        source.shared_memory,
+        ParseSharedMemoryReference({members[1], members[2], members[3]}, shared_memory_, where));
     const Value* size = members[0];
-    if (size == nullptr) return std::optional<uint64_t>();
+    if (size == nullptr) return source;
     if (!size->IsUint64()) {
       return InvalidArgumentError(where +
                                   ": parameter 'binary_data_size' must be a non-negative integer, got " +
                                   DescribeJsonValue(*size));
     }
-    return std::optional<uint64_t>(size->GetUint64());
+    source.binary_size = size->GetUint64();
+    return source;
   }
 
   // Points `tensor` at the next `size` bytes after the JSON header.
@@ -298,25 +280,38 @@ class InferRequestParser {
     if (parameters == nullptr) return output_name;
 
     static constexpr std::array<std::string_view, 5> kParameters = {
-        "binary_data", "classification", "shared_memory_region", "shared_memory_byte_size",
-        "shared_memory_offset"};
+        "binary_data", "classification", "shared_memory_region", "shared_memory_offset",
+        "shared_memory_byte_size"};
     MOAT_ASSIGN_OR_RETURN(auto members, CollectMembers(*parameters, kParameters, "parameter", where));
     MOAT_RETURN_IF_ERROR(
         RejectUnimplemented(members[1], kParameters[1], where, "the classification extension"));
-    for (size_t i = 2; i < kParameters.size(); ++i) {
-      MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[i], kParameters[i], where, "shared-memory tensors"));
+    const Value* binary = members[0];
+    if (binary != nullptr && !binary->IsBool()) {
+      return InvalidArgumentError(where + ": parameter 'binary_data' must be true or false, got " +
+                                  DescribeJsonValue(*binary));
     }
-    if (const Value* binary = members[0]) {
-      if (!binary->IsBool()) {
-        return InvalidArgumentError(where + ": parameter 'binary_data' must be true or false, got " +
-                                    DescribeJsonValue(*binary));
+    MOAT_ASSIGN_OR_RETURN(
+        std::optional<shm::SharedMemoryReference> reference,
+        ParseSharedMemoryReference({members[2], members[3], members[4]}, shared_memory_, where));
+    if (reference) {
+      if (binary != nullptr && binary->GetBool()) {
+        return InvalidArgumentError(
+            where +
+            " has both \"binary_data\": true and the 'shared_memory_region' parameter, "
+            "but an output goes either to shared memory or into the response");
       }
-      result_.output_format.binary_by_name[output_name] = binary->GetBool();
+      // Checked now, so that a bad region fails the request before the model runs.
+      StatusOr<shm::RegionView> view = shared_memory_.Map(*reference);
+      if (!view.ok()) return Status(view.status().code(), where + ": " + view.status().message());
+      result_.output_format.shared_memory_by_name[output_name] = std::move(*reference);
+      return output_name;
     }
+    if (binary != nullptr) result_.output_format.binary_by_name[output_name] = binary->GetBool();
     return output_name;
   }
 
   std::shared_ptr<const std::string> body_;
+  const shm::SharedMemoryManager& shared_memory_;
   size_t json_size_;
   bool has_binary_section_;
   size_t binary_offset_;  // the first body byte not yet taken by a binary input
@@ -331,12 +326,13 @@ bool OutputFormat::IsBinary(std::string_view output) const {
 }
 
 StatusOr<ParsedInferRequest> ParseInferRequest(std::shared_ptr<const std::string> body,
-                                               std::optional<std::string_view> header_length) {
+                                               std::optional<std::string_view> header_length,
+                                               const shm::SharedMemoryManager& shared_memory) {
   size_t json_size = body->size();
   if (header_length) {
     MOAT_ASSIGN_OR_RETURN(json_size, ParseHeaderLength(*header_length, body->size()));
   }
-  return InferRequestParser(std::move(body), json_size, header_length.has_value()).Parse();
+  return InferRequestParser(std::move(body), json_size, header_length.has_value(), shared_memory).Parse();
 }
 
 }  // namespace moat::server

@@ -1,6 +1,7 @@
 #include "server/json.h"
 
 #include <fmt/format.h>
+#include <rapidjson/error/en.h>
 
 #include "server/utf8.h"
 
@@ -28,7 +29,30 @@ std::string ErrorJson(std::string_view message) {
   writer.Key("error");
   writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
   writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return FinishJson(buffer);
+}
+
+std::string Quote(std::string_view text) { return "'" + SanitizeUtf8(text) + "'"; }
+
+void WriteJsonString(JsonWriter& writer, std::string_view text) {
+  // Names and ids reach here from parsed JSON, paths or model files; replacing
+  // bytes that are not UTF-8 keeps the response valid JSON either way.
+  if (IsValidUtf8(text)) {
+    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  } else {
+    std::string sanitized = SanitizeUtf8(text);
+    writer.String(sanitized.data(), static_cast<rapidjson::SizeType>(sanitized.size()));
+  }
+}
+
+Status ParseJsonDocument(std::string_view text, std::string_view what, rapidjson::Document& document) {
+  document.Parse<kJsonParseFlags>(text.data(), text.size());
+  if (document.HasParseError()) {
+    return InvalidArgumentError("malformed JSON in the " + std::string(what) + " at offset " +
+                                std::to_string(document.GetErrorOffset()) + ": " +
+                                rapidjson::GetParseError_En(document.GetParseError()));
+  }
+  return OkStatus();
 }
 
 }  // namespace moat::server

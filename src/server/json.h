@@ -1,11 +1,16 @@
-// RapidJSON settings shared by the REST front end's parsers and encoders.
+// RapidJSON settings and helpers shared by the REST front end's parsers and
+// encoders.
 #pragma once
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <array>
 #include <string>
+#include <string_view>
+
+#include "common/status.h"
 
 namespace moat::server {
 
@@ -28,5 +33,54 @@ std::string DescribeJsonValue(const rapidjson::Value& value);
 
 // Returns {"error": message} with any bytes that are not UTF-8 replaced.
 std::string ErrorJson(std::string_view message);
+
+// The text of a JSON string value.
+inline std::string_view StringOf(const rapidjson::Value& value) {
+  return {value.GetString(), value.GetStringLength()};
+}
+
+// Returns `text` in single quotes, with bytes that are not UTF-8 replaced.
+std::string Quote(std::string_view text);
+
+// Writes `text` as a JSON string, replacing bytes that are not UTF-8.
+void WriteJsonString(JsonWriter& writer, std::string_view text);
+
+// Returns the text that `buffer` holds.
+inline std::string FinishJson(const rapidjson::StringBuffer& buffer) {
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// Returns a pointer to each of the `known` members of `object` (nullptr when
+// absent), in the order of `known`. `noun` is "field" or "parameter" and
+// `where` names the object in errors about unknown or repeated names.
+// Unknown fields are rejected. Unknown parameters are skipped, because the
+// protocol leaves parameters open and clients add their own (MLServer-style
+// clients send "content_type", for example).
+template <size_t N>
+StatusOr<std::array<const rapidjson::Value*, N>> CollectMembers(const rapidjson::Value& object,
+                                                                const std::array<std::string_view, N>& known,
+                                                                std::string_view noun,
+                                                                const std::string& where) {
+  if (!object.IsObject()) {
+    return InvalidArgumentError(where + ": expected a JSON object, got " + DescribeJsonValue(object));
+  }
+  std::array<const rapidjson::Value*, N> members{};
+  for (const auto& member : object.GetObject()) {
+    std::string_view key = StringOf(member.name);
+    size_t i = 0;
+    while (i < N && known[i] != key) ++i;
+    if (i == N && noun == "parameter") continue;
+    if (i == N) return InvalidArgumentError(where + ": unknown " + std::string(noun) + " " + Quote(key));
+    if (members[i] != nullptr) {
+      return InvalidArgumentError(where + ": duplicate " + std::string(noun) + " " + Quote(key));
+    }
+    members[i] = &member.value;
+  }
+  return members;
+}
+
+// Parses `text` as one JSON document into `document`. INVALID_ARGUMENT naming
+// `what` and the offset of the first error.
+Status ParseJsonDocument(std::string_view text, std::string_view what, rapidjson::Document& document);
 
 }  // namespace moat::server

@@ -9,17 +9,6 @@
 namespace moat::server {
 namespace {
 
-void WriteString(JsonWriter& writer, std::string_view text) {
-  // Names and ids reach here from parsed JSON or from model files; replacing
-  // bytes that are not UTF-8 keeps the response valid JSON either way.
-  if (IsValidUtf8(text)) {
-    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  } else {
-    std::string sanitized = SanitizeUtf8(text);
-    writer.String(sanitized.data(), static_cast<rapidjson::SizeType>(sanitized.size()));
-  }
-}
-
 void WriteShape(JsonWriter& writer, std::span<const int64_t> shape) {
   writer.StartArray();
   for (int64_t dim : shape) writer.Int64(dim);
@@ -31,9 +20,9 @@ void WriteShape(JsonWriter& writer, std::span<const int64_t> shape) {
 void WriteTensorHeader(JsonWriter& writer, std::string_view name, DataType datatype,
                        const std::vector<int64_t>& shape) {
   writer.Key("name");
-  WriteString(writer, name);
+  WriteJsonString(writer, name);
   writer.Key("datatype");
-  WriteString(writer, DataTypeName(datatype));
+  WriteJsonString(writer, DataTypeName(datatype));
   writer.Key("shape");
   WriteShape(writer, shape);
 }
@@ -48,33 +37,40 @@ void WriteTensorSpecs(JsonWriter& writer, const std::vector<TensorSpec>& specs) 
   writer.EndArray();
 }
 
-std::string Finish(const rapidjson::StringBuffer& buffer) {
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 }  // namespace
 
 StatusOr<EncodedInferResponse> EncodeInferResponse(const InferenceResponse& response,
-                                                   const OutputFormat& format) {
+                                                   const OutputFormat& format,
+                                                   const SharedMemoryWrites& shared_memory_writes) {
   rapidjson::StringBuffer buffer;
   JsonWriter writer(buffer);
   std::vector<const Tensor*> binary_outputs;
 
   writer.StartObject();
   writer.Key("model_name");
-  WriteString(writer, response.model_name);
+  WriteJsonString(writer, response.model_name);
   writer.Key("model_version");
-  WriteString(writer, std::to_string(response.model_version));
+  WriteJsonString(writer, std::to_string(response.model_version));
   if (!response.id.empty()) {
     writer.Key("id");
-    WriteString(writer, response.id);
+    WriteJsonString(writer, response.id);
   }
   writer.Key("outputs");
   writer.StartArray();
   for (const Tensor& output : response.outputs) {
     writer.StartObject();
     WriteTensorHeader(writer, output.name, output.datatype, output.shape);
-    if (format.IsBinary(output.name)) {
+    auto region = format.shared_memory_by_name.find(output.name);
+    auto written = shared_memory_writes.find(output.name);
+    if (region != format.shared_memory_by_name.end() && written != shared_memory_writes.end()) {
+      writer.Key("parameters");
+      writer.StartObject();
+      writer.Key("shared_memory_region");
+      WriteJsonString(writer, region->second.region);
+      writer.Key("shared_memory_byte_size");
+      writer.Uint64(written->second);
+      writer.EndObject();
+    } else if (format.IsBinary(output.name)) {
       Status size_status = CheckTensorByteSize(output);
       if (!size_status.ok()) {
         return InternalError("output does not match its shape: " + size_status.message());
@@ -96,7 +92,7 @@ StatusOr<EncodedInferResponse> EncodeInferResponse(const InferenceResponse& resp
 
   EncodedInferResponse encoded;
   if (binary_outputs.empty()) {
-    encoded.body = Finish(buffer);
+    encoded.body = FinishJson(buffer);
     return encoded;
   }
   size_t total = buffer.GetSize();
@@ -115,15 +111,15 @@ std::string ServerMetadataJson(const ServerMetadata& metadata) {
   JsonWriter writer(buffer);
   writer.StartObject();
   writer.Key("name");
-  WriteString(writer, metadata.name);
+  WriteJsonString(writer, metadata.name);
   writer.Key("version");
-  WriteString(writer, metadata.version);
+  WriteJsonString(writer, metadata.version);
   writer.Key("extensions");
   writer.StartArray();
-  for (const std::string& extension : metadata.extensions) WriteString(writer, extension);
+  for (const std::string& extension : metadata.extensions) WriteJsonString(writer, extension);
   writer.EndArray();
   writer.EndObject();
-  return Finish(buffer);
+  return FinishJson(buffer);
 }
 
 std::string ModelMetadataJson(const ModelMetadata& metadata) {
@@ -131,19 +127,19 @@ std::string ModelMetadataJson(const ModelMetadata& metadata) {
   JsonWriter writer(buffer);
   writer.StartObject();
   writer.Key("name");
-  WriteString(writer, metadata.name);
+  WriteJsonString(writer, metadata.name);
   writer.Key("versions");
   writer.StartArray();
-  for (int64_t version : metadata.versions) WriteString(writer, std::to_string(version));
+  for (int64_t version : metadata.versions) WriteJsonString(writer, std::to_string(version));
   writer.EndArray();
   writer.Key("platform");
-  WriteString(writer, metadata.platform);
+  WriteJsonString(writer, metadata.platform);
   writer.Key("inputs");
   WriteTensorSpecs(writer, metadata.inputs);
   writer.Key("outputs");
   WriteTensorSpecs(writer, metadata.outputs);
   writer.EndObject();
-  return Finish(buffer);
+  return FinishJson(buffer);
 }
 
 }  // namespace moat::server

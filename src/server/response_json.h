@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "core/inference.h"
 #include "server/infer_request_parser.h"
+#include "server/shared_memory_parameters.h"
 
 namespace moat::server {
 
@@ -20,11 +21,14 @@ struct EncodedInferResponse {
 };
 
 // Encodes `response`, sending each output as binary data or as a flat JSON
-// "data" array, whichever `format` selects. INVALID_ARGUMENT when an output cannot be
-// written as JSON (BYTES that are not UTF-8); INTERNAL when an output's data
-// does not match its shape.
+// "data" array, whichever `format` selects. An output in `shared_memory_writes`
+// was written to the region that `format` names and carries only that region
+// and the byte count. INVALID_ARGUMENT when an output cannot be written as
+// JSON (BYTES that are not UTF-8); INTERNAL when an output's data does not
+// match its shape.
 StatusOr<EncodedInferResponse> EncodeInferResponse(const InferenceResponse& response,
-                                                   const OutputFormat& format);
+                                                   const OutputFormat& format,
+                                                   const SharedMemoryWrites& shared_memory_writes = {});
 
 std::string ServerMetadataJson(const ServerMetadata& metadata);
 std::string ModelMetadataJson(const ModelMetadata& metadata);

@@ -1,5 +1,5 @@
 // The KServe v2 REST paths: matching a request target to an endpoint and
-// decoding the model name and version it carries.
+// decoding the model name, version and region name it carries.
 #pragma once
 
 #include <cstdint>
@@ -12,23 +12,37 @@
 namespace moat::server {
 
 enum class Endpoint {
-  kHealthLive,      // GET  /v2/health/live
-  kHealthReady,     // GET  /v2/health/ready
-  kServerMetadata,  // GET  /v2
-  kModelMetadata,   // GET  /v2/models/{m}[/versions/{v}]
-  kModelReady,      // GET  /v2/models/{m}[/versions/{v}]/ready
-  kInfer,           // POST /v2/models/{m}[/versions/{v}]/infer
+  kHealthLive,                 // GET  /v2/health/live
+  kHealthReady,                // GET  /v2/health/ready
+  kServerMetadata,             // GET  /v2
+  kModelMetadata,              // GET  /v2/models/{m}[/versions/{v}]
+  kModelReady,                 // GET  /v2/models/{m}[/versions/{v}]/ready
+  kInfer,                      // POST /v2/models/{m}[/versions/{v}]/infer
+  kModelConfig,                // GET  /v2/models/{m}[/versions/{v}]/config
+  kModelStatistics,            // GET  /v2/models/{m}[/versions/{v}]/stats
+  kAllModelStatistics,         // GET  /v2/models/stats
+  kRepositoryIndex,            // POST /v2/repository/index
+  kModelLoad,                  // POST /v2/repository/models/{m}/load
+  kModelUnload,                // POST /v2/repository/models/{m}/unload
+  kSharedMemoryStatus,         // GET  /v2/systemsharedmemory/region/{r}/status
+  kAllSharedMemoryStatus,      // GET  /v2/systemsharedmemory/status
+  kSharedMemoryRegister,       // POST /v2/systemsharedmemory/region/{r}/register
+  kSharedMemoryUnregister,     // POST /v2/systemsharedmemory/region/{r}/unregister
+  kAllSharedMemoryUnregister,  // POST /v2/systemsharedmemory/unregister
 };
 
 // A matched target. The segments are as sent (still percent-encoded).
 struct Route {
   Endpoint endpoint = Endpoint::kHealthLive;
-  std::string model_segment;
+  std::string model_segment;                   // empty when the path names no model
   std::optional<std::string> version_segment;  // empty when the path has no /versions/{v}
+  std::string region_segment;                  // empty when the path names no shared memory region
 };
 
 // Matches the path of `target` (a query string is ignored) against the
-// endpoints. NOT_FOUND naming the path when none matches.
+// endpoints. NOT_FOUND naming the path when none matches. "/v2/models/stats"
+// is the statistics of every model, as in Triton, so the metadata of a model
+// named "stats" is reachable only with a version in the path.
 StatusOr<Route> MatchRoute(std::string_view target);
 
 // The only method each endpoint accepts: "GET" or "POST".
@@ -38,6 +52,9 @@ std::string_view EndpointMethod(Endpoint endpoint);
 // name, an escape that is not '%' and two hex digits, a decoded '/' or NUL,
 // or a result that is not UTF-8.
 StatusOr<std::string> DecodeModelName(std::string_view segment);
+
+// Decodes a shared memory region name with the rules of DecodeModelName.
+StatusOr<std::string> DecodeRegionName(std::string_view segment);
 
 // Parses a version segment: no segment gives std::nullopt (the latest ready
 // version), otherwise it must be a positive decimal integer without leading

@@ -6,8 +6,8 @@
 
 #include <set>
 
+#include "common/status_mapping.h"
 #include "fake_service.h"
-#include "server/http_status.h"
 
 namespace moat::server {
 namespace {
@@ -108,7 +108,8 @@ TEST(HttpHandler, ErrorTable) {
   for (const ErrorCase& test : ErrorCases()) {
     SCOPED_TRACE(test.label);
     FakeService service;
-    HttpHandler handler(service);
+    shm::SharedMemoryManager shared_memory(false);
+    HttpHandler handler(service, shared_memory);
     HttpReply reply = handler.Handle(test.request);
     EXPECT_EQ(reply.status, test.status) << reply.body;
     EXPECT_EQ(reply.content_type, "application/json");
@@ -121,14 +122,16 @@ TEST(HttpHandler, ErrorTable) {
 
 TEST(HttpHandler, MethodNotAllowedNamesAllowedMethod) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager shared_memory(false);
+  HttpHandler handler(service, shared_memory);
   EXPECT_EQ(handler.Handle(Post("/v2", "")).allow, "GET");
   EXPECT_EQ(handler.Handle(Get("/v2/models/echo/versions/1/infer")).allow, "POST");
 }
 
 TEST(HttpHandler, RejectedInferIsAudited) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager shared_memory(false);
+  HttpHandler handler(service, shared_memory);
   HttpRequest request = Post("/v2/models/ec%68o/versions/1/infer", "[]");
   request.peer = "[::1]:5000";
   HttpReply reply = handler.Handle(request);
@@ -146,7 +149,8 @@ TEST(HttpHandler, RejectedInferIsAudited) {
 
 TEST(HttpHandler, RejectAuditsOnlyInferTargets) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager shared_memory(false);
+  HttpHandler handler(service, shared_memory);
   HttpReply reply = handler.Reject("POST", "/v2/models/echo/infer", "127.0.0.1:9", 413,
                                    ResourceExhaustedError("request body is larger than the limit"));
   EXPECT_EQ(reply.status, 413);
@@ -164,7 +168,8 @@ TEST(HttpHandler, RejectAuditsOnlyInferTargets) {
 
 TEST(HttpHandler, HealthEndpoints) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager shared_memory(false);
+  HttpHandler handler(service, shared_memory);
   EXPECT_EQ(handler.Handle(Get("/v2/health/live")).status, 200);
   EXPECT_EQ(handler.Handle(Get("/v2/health/ready")).status, 200);
   service.live = false;
@@ -173,17 +178,24 @@ TEST(HttpHandler, HealthEndpoints) {
   EXPECT_EQ(handler.Handle(Get("/v2/health/ready")).status, 400);
 }
 
-TEST(HttpHandler, ServerMetadataListsBinaryExtension) {
+TEST(HttpHandler, ServerMetadataListsExtensions) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager disabled(false);
+  HttpHandler handler(service, disabled);
   HttpReply reply = handler.Handle(Get("/v2"));
   EXPECT_EQ(reply.status, 200);
-  EXPECT_THAT(reply.body, HasSubstr(R"("extensions":["binary_tensor_data"])"));
+  EXPECT_THAT(reply.body, HasSubstr(R"("extensions":["binary_tensor_data","model_repository",)"
+                                    R"("model_configuration","statistics"])"));
+
+  shm::SharedMemoryManager enabled(true);
+  HttpHandler shm_handler(service, enabled);
+  EXPECT_THAT(shm_handler.Handle(Get("/v2")).body, HasSubstr(R"("statistics","system_shared_memory"])"));
 }
 
 TEST(HttpHandler, ModelEndpoints) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager shared_memory(false);
+  HttpHandler handler(service, shared_memory);
   HttpReply metadata = handler.Handle(Get("/v2/models/echo"));
   EXPECT_EQ(metadata.status, 200);
   EXPECT_EQ(metadata.model, "echo");
@@ -195,7 +207,8 @@ TEST(HttpHandler, ModelEndpoints) {
 
 TEST(HttpHandler, InferPassesRequestToService) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager shared_memory(false);
+  HttpHandler handler(service, shared_memory);
   HttpReply reply = handler.Handle(
       Post("/v2/models/echo/versions/2/infer",
            R"({"id":"client-7","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[2],"data":[5,6]}]})"));
@@ -214,7 +227,8 @@ TEST(HttpHandler, InferPassesRequestToService) {
 
 TEST(HttpHandler, InferWithoutVersionPassesNullopt) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager shared_memory(false);
+  HttpHandler handler(service, shared_memory);
   EXPECT_EQ(handler.Handle(Post("/v2/models/echo/infer", kEchoRequest)).status, 200);
   auto inferred = service.inferred();
   ASSERT_EQ(inferred.size(), 1u);
@@ -224,7 +238,8 @@ TEST(HttpHandler, InferWithoutVersionPassesNullopt) {
 
 TEST(HttpHandler, BinaryReply) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager shared_memory(false);
+  HttpHandler handler(service, shared_memory);
   std::string binary("\x01\x02\x03", 3);
   std::string json =
       R"({"inputs":[{"name":"INPUT0","datatype":"UINT8","shape":[3],"parameters":{"binary_data_size":3}}],)"
@@ -243,7 +258,7 @@ TEST(HttpHandler, ServiceErrorsMapToHttpStatus) {
       {StatusCode::kUnavailable, 503},      {StatusCode::kUnimplemented, 501},
       {StatusCode::kPermissionDenied, 403}, {StatusCode::kUnauthenticated, 401},
       {StatusCode::kDeadlineExceeded, 504}, {StatusCode::kResourceExhausted, 429},
-      {StatusCode::kInternal, 500},         {StatusCode::kFailedPrecondition, 500},
+      {StatusCode::kInternal, 500},         {StatusCode::kFailedPrecondition, 400},
       {StatusCode::kDataLoss, 500},
   };
   for (const auto& [code, http_status] : cases) {
@@ -251,7 +266,8 @@ TEST(HttpHandler, ServiceErrorsMapToHttpStatus) {
     EXPECT_EQ(HttpStatusFor(code), http_status);
     FakeService service;
     service.infer_error = Status(code, "service said no");
-    HttpHandler handler(service);
+    shm::SharedMemoryManager shared_memory(false);
+    HttpHandler handler(service, shared_memory);
     HttpReply reply = handler.Handle(Post("/v2/models/echo/infer", kEchoRequest));
     EXPECT_EQ(reply.status, http_status);
     EXPECT_EQ(ErrorOf(reply), "service said no");
@@ -262,7 +278,8 @@ TEST(HttpHandler, ServiceErrorsMapToHttpStatus) {
 
 TEST(HttpHandler, RequestIdsAreUnique) {
   FakeService service;
-  HttpHandler handler(service);
+  shm::SharedMemoryManager shared_memory(false);
+  HttpHandler handler(service, shared_memory);
   std::set<std::string> ids;
   for (int i = 0; i < 100; ++i) ids.insert(handler.Handle(Get("/v2/health/live")).request_id);
   EXPECT_EQ(ids.size(), 100u);

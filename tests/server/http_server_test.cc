@@ -218,14 +218,19 @@ TEST_F(HttpServerTest, MalformedHttpGets400) {
   EXPECT_TRUE(IsClosedByPeer(client.ReadUntilClosed()));
 }
 
-TEST_F(HttpServerTest, ContentEncodingGets415) {
+TEST_F(HttpServerTest, UnsupportedContentEncodingGets415) {
   StartServer();
   TestClient client(server_->port());
   auto request = MakeRequest(http::verb::post, "/v2/models/echo/infer", kEchoRequest);
-  request.set(http::field::content_encoding, "gzip");
+  request.set(http::field::content_encoding, "br");
   Response response = client.RoundTrip(request);
   EXPECT_EQ(response.result_int(), 415);
-  EXPECT_THAT(response.body(), HasSubstr("Content-Encoding 'gzip' is not supported"));
+  EXPECT_THAT(response.body(), HasSubstr("Content-Encoding 'br' is not supported"));
+  EXPECT_TRUE(response.keep_alive());
+
+  // The body was read whole, so the connection serves the next request.
+  Response next = client.RoundTrip(MakeRequest(http::verb::post, "/v2/models/echo/infer", kEchoRequest));
+  EXPECT_EQ(next.result_int(), 200) << next.body();
 }
 
 TEST_F(HttpServerTest, ExpectContinue) {
@@ -299,16 +304,32 @@ TEST_F(HttpServerTest, SlowBodyIsDisconnectedAndAudited) {
   EXPECT_THAT(rejected[0].reason.message(), HasSubstr("request body not received within 100 ms"));
 }
 
-TEST_F(HttpServerTest, ConnectionsAboveMaximumAreClosed) {
+TEST_F(HttpServerTest, ConnectionsAboveMaximumGet503) {
   HttpServerOptions options;
   options.max_connections = 1;
   StartServer(options);
   TestClient first(server_->port());
   // A full exchange makes sure the server has counted the first connection.
   ASSERT_EQ(first.RoundTrip(MakeRequest(http::verb::get, "/v2/health/live")).result_int(), 200);
+
+  // The second client's request is never read; the 503 comes regardless.
   TestClient second(server_->port());
   ASSERT_FALSE(second.connect_error());
+  Response rejected = second.RoundTrip(MakeRequest(http::verb::get, "/v2/health/live"));
+  EXPECT_EQ(rejected.result_int(), 503);
+  EXPECT_EQ(rejected[http::field::content_type], "application/json");
+  EXPECT_EQ(rejected.body(),
+            R"({"error":"the server has reached its limit of 1 open connections; retry later"})");
+  EXPECT_FALSE(rejected.keep_alive());
   EXPECT_TRUE(IsClosedByPeer(second.ReadUntilClosed()));
+
+  // A client that sends nothing gets the same response.
+  TestClient silent(server_->port());
+  Response silent_response;
+  ASSERT_FALSE(silent.Read(silent_response));
+  EXPECT_EQ(silent_response.result_int(), 503);
+  EXPECT_TRUE(IsClosedByPeer(silent.ReadUntilClosed()));
+
   EXPECT_EQ(first.RoundTrip(MakeRequest(http::verb::get, "/v2/health/live")).result_int(), 200);
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "shm/shared_memory.h"
 #include "testing/tensor_bytes.h"
 
 namespace moat::server {
@@ -18,12 +19,18 @@ using moat::testing::TensorBytes;
 
 using ::testing::HasSubstr;
 
+// Shared memory is disabled here; shared_memory_http_test.cc covers it enabled.
+const shm::SharedMemoryManager& NoSharedMemory() {
+  static const shm::SharedMemoryManager manager(false);
+  return manager;
+}
+
 std::shared_ptr<const std::string> Body(std::string text) {
   return std::make_shared<const std::string>(std::move(text));
 }
 
 StatusOr<ParsedInferRequest> ParseJson(std::string json) {
-  return ParseInferRequest(Body(std::move(json)), std::nullopt);
+  return ParseInferRequest(Body(std::move(json)), std::nullopt, NoSharedMemory());
 }
 
 struct MalformedCase {
@@ -118,15 +125,20 @@ std::vector<MalformedCase> MalformedCases() {
        R"({"name":"x","datatype":"FP32","shape":[1],"data":[2]}]})",
        std::nullopt, bad, "input 'x' appears more than once"},
       {"no data", R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1]}]})", std::nullopt, bad,
-       "input 'x' has neither 'data' nor the 'binary_data_size' parameter"},
+       "input 'x' has no data; send one of 'data', the 'binary_data_size' parameter and the "
+       "'shared_memory_region' parameter"},
       {"data and binary size",
        R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1],"parameters":{"binary_data_size":4}}]})",
-       std::nullopt, bad, "has both 'data' and the 'binary_data_size' parameter"},
+       std::nullopt, bad, "input 'x' has more than one data source"},
       {"unknown input field", R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1],"dat":[1]}]})",
        std::nullopt, bad, "input 'x': unknown field 'dat'"},
-      {"shared memory input",
+      {"shared memory input while disabled",
        R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1],"parameters":{"shared_memory_region":"r"}}]})",
-       std::nullopt, unsupported, "parameter 'shared_memory_region' is not supported"},
+       std::nullopt, StatusCode::kFailedPrecondition,
+       "input 'x': shared memory is disabled on this server; start the server with --allow-shared-memory"},
+      {"shared memory output while disabled",
+       R"({"inputs":[],"outputs":[{"name":"y","parameters":{"shared_memory_region":"r","shared_memory_byte_size":4}}]})",
+       std::nullopt, StatusCode::kFailedPrecondition, "requested output 'y': shared memory is disabled"},
       {"negative binary size",
        R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":-4}}]})",
        std::nullopt, bad, "'binary_data_size' must be a non-negative integer, got -4"},
@@ -174,7 +186,7 @@ TEST(InferRequestParser, RejectsMalformedRequests) {
     SCOPED_TRACE(test.label);
     std::optional<std::string_view> header_length;
     if (test.header_length) header_length = *test.header_length;
-    auto parsed = ParseInferRequest(Body(test.body), header_length);
+    auto parsed = ParseInferRequest(Body(test.body), header_length, NoSharedMemory());
     ASSERT_FALSE(parsed.ok());
     EXPECT_EQ(parsed.status().code(), test.code) << parsed.status().ToString();
     EXPECT_THAT(parsed.status().message(), HasSubstr(test.fragment));
@@ -280,7 +292,7 @@ TEST(InferRequestParser, BinaryInputsPointIntoBody) {
   std::string binary = RawBytes<float>({1.5f, -2.0f}) + BytesElement("abc") + BytesElement("");
   auto body = Body(json + binary);
   std::string header_length = std::to_string(json.size());
-  auto parsed = ParseInferRequest(body, header_length);
+  auto parsed = ParseInferRequest(body, header_length, NoSharedMemory());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
 
   const auto& inputs = parsed->request.inputs;
@@ -305,7 +317,7 @@ TEST(InferRequestParser, BinaryInputOfEveryDatatype) {
                                                   : std::string(2 * DataTypeSize(type), '\x01');
     std::string json = R"({"inputs":[{"name":"x","datatype":")" + name + R"(","shape":[2],)" +
                        R"("parameters":{"binary_data_size":)" + std::to_string(binary.size()) + "}}]}";
-    auto parsed = ParseInferRequest(Body(json + binary), std::to_string(json.size()));
+    auto parsed = ParseInferRequest(Body(json + binary), std::to_string(json.size()), NoSharedMemory());
     ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
     EXPECT_EQ(parsed->request.inputs[0].datatype, type);
     EXPECT_EQ(TensorBytes(parsed->request.inputs[0]), binary);
@@ -314,7 +326,7 @@ TEST(InferRequestParser, BinaryInputOfEveryDatatype) {
 
 TEST(InferRequestParser, HeaderLengthEqualToBody) {
   std::string json = Request("FP32", "[1]", "[1]");
-  auto parsed = ParseInferRequest(Body(json), std::to_string(json.size()));
+  auto parsed = ParseInferRequest(Body(json), std::to_string(json.size()), NoSharedMemory());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->request.inputs.size(), 1u);
 }

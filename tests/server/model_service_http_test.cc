@@ -9,10 +9,10 @@
 
 #include "common/file.h"
 #include "repository/model_service.h"
-#include "testing/tensor_bytes.h"
 #include "server/http_server.h"
 #include "test_http_client.h"
 #include "testing/signed_repository.h"
+#include "testing/tensor_bytes.h"
 
 namespace moat::server {
 namespace {
@@ -339,6 +339,147 @@ TEST_F(ModelServiceHttpTest, KeepAliveConnection) {
     EXPECT_TRUE(response.keep_alive());
     EXPECT_THAT(response.body(), HasSubstr(R"("data":[7,8])"));
   }
+}
+
+TEST_F(ModelServiceHttpTest, JsonRoundTripOfEveryDatatype) {
+  // Two rows of three values in each datatype's JSON form, and how the
+  // response writes them back.
+  struct Case {
+    DataType type;
+    std::string data;
+    std::string expected;
+  };
+  const Case cases[] = {
+      {DataType::kBool, "[true,false,true,false,false,true]", "[true,false,true,false,false,true]"},
+      {DataType::kUint8, "[0,1,2,3,254,255]", "[0,1,2,3,254,255]"},
+      {DataType::kUint16, "[0,1,2,3,4,65535]", "[0,1,2,3,4,65535]"},
+      {DataType::kUint32, "[0,1,2,3,4,4294967295]", "[0,1,2,3,4,4294967295]"},
+      {DataType::kUint64, "[0,1,2,3,4,18446744073709551615]", "[0,1,2,3,4,18446744073709551615]"},
+      {DataType::kInt8, "[-128,-1,0,1,2,127]", "[-128,-1,0,1,2,127]"},
+      {DataType::kInt16, "[-32768,-1,0,1,2,32767]", "[-32768,-1,0,1,2,32767]"},
+      {DataType::kInt32, "[-2147483648,-1,0,1,2,2147483647]", "[-2147483648,-1,0,1,2,2147483647]"},
+      {DataType::kInt64, "[-9223372036854775808,-1,0,1,2,9223372036854775807]",
+       "[-9223372036854775808,-1,0,1,2,9223372036854775807]"},
+      {DataType::kFp32, "[0.5,-1.25,0,1e10,-3,2]", "[0.5,-1.25,0.0,10000000000.0,-3.0,2.0]"},
+      {DataType::kFp64, "[0.1,-1e300,0,1,2,3]", "[0.1,-1e300,0.0,1.0,2.0,3.0]"},
+      {DataType::kBytes, R"(["a","","bé","c","d","e"])", "[\"a\",\"\",\"b\xc3\xa9\",\"c\",\"d\",\"e\"]"},
+  };
+  TestClient client(server_->port());
+  for (const Case& test : cases) {
+    std::string name(DataTypeName(test.type));
+    SCOPED_TRACE(name);
+    std::string json = R"({"inputs":[{"name":"INPUT0","datatype":")" + name + R"(","shape":[2,3],"data":)" +
+                       test.data + "}]}";
+    Response response = Post(client, "/v2/models/" + IdentityModel(test.type) + "/infer", json);
+    ASSERT_EQ(response.result_int(), 200) << response.body();
+    EXPECT_THAT(response.body(),
+                HasSubstr(R"("datatype":")" + name + R"(","shape":[2,3],"data":)" + test.expected));
+  }
+
+  // FP16 and BF16 have no JSON input form, but their outputs are written as
+  // the numbers they represent.
+  for (DataType type : {DataType::kFp16, DataType::kBf16}) {
+    std::string name(DataTypeName(type));
+    SCOPED_TRACE(name);
+    std::string json =
+        R"({"inputs":[{"name":"INPUT0","datatype":")" + name + R"(","shape":[1,2],"data":[1,2]}]})";
+    Response rejected = Post(client, "/v2/models/" + IdentityModel(type) + "/infer", json);
+    EXPECT_EQ(rejected.result_int(), 400);
+    EXPECT_THAT(ErrorOf(rejected),
+                HasSubstr("input 'INPUT0' is " + name + ", which has no JSON form; send it as binary data"));
+
+    // 1.5 and -2 in each format.
+    std::string binary =
+        type == DataType::kFp16 ? RawBytes<uint16_t>({0x3E00, 0xC000}) : RawBytes<uint16_t>({0x3FC0, 0xC000});
+    json = R"({"inputs":[{"name":"INPUT0","datatype":")" + name +
+           R"(","shape":[1,2],"parameters":{"binary_data_size":4}}]})";
+    Response response = Post(client, "/v2/models/" + IdentityModel(type) + "/infer", json, binary);
+    ASSERT_EQ(response.result_int(), 200) << response.body();
+    EXPECT_THAT(response.body(), HasSubstr(R"("data":[1.5,-2.0])"));
+  }
+}
+
+TEST_F(ModelServiceHttpTest, ModelConfig) {
+  TestClient client(server_->port());
+  Response response = client.RoundTrip(MakeRequest(http::verb::get, "/v2/models/add_sub/config"));
+  ASSERT_EQ(response.result_int(), 200) << response.body();
+  EXPECT_EQ(response.body(), R"({"name":"add_sub","platform":"onnxruntime_onnx","backend":"onnxruntime",)"
+                             R"("max_batch_size":0,"input":[)"
+                             R"({"name":"INPUT0","data_type":"TYPE_FP32","dims":[-1,16]},)"
+                             R"({"name":"INPUT1","data_type":"TYPE_FP32","dims":[-1,16]}],"output":[)"
+                             R"({"name":"OUTPUT0","data_type":"TYPE_FP32","dims":[-1,16]},)"
+                             R"({"name":"OUTPUT1","data_type":"TYPE_FP32","dims":[-1,16]}]})");
+
+  const std::pair<DataType, std::string> types[] = {
+      {DataType::kBool, "TYPE_BOOL"},   {DataType::kUint8, "TYPE_UINT8"},  {DataType::kUint64, "TYPE_UINT64"},
+      {DataType::kInt16, "TYPE_INT16"}, {DataType::kFp16, "TYPE_FP16"},    {DataType::kBf16, "TYPE_BF16"},
+      {DataType::kFp64, "TYPE_FP64"},   {DataType::kBytes, "TYPE_STRING"},
+  };
+  for (const auto& [type, config_name] : types) {
+    SCOPED_TRACE(config_name);
+    Response config = client.RoundTrip(
+        MakeRequest(http::verb::get, "/v2/models/" + IdentityModel(type) + "/versions/1/config"));
+    ASSERT_EQ(config.result_int(), 200) << config.body();
+    rapidjson::Document document = ParseJson(config.body());
+    EXPECT_EQ(document["input"][0]["data_type"].GetString(), config_name);
+    EXPECT_EQ(document["output"][0]["data_type"].GetString(), config_name);
+  }
+  EXPECT_EQ(
+      client.RoundTrip(MakeRequest(http::verb::get, "/v2/models/add_sub/versions/2/config")).result_int(),
+      404);
+  EXPECT_EQ(client.RoundTrip(MakeRequest(http::verb::get, "/v2/models/nope/config")).result_int(), 404);
+}
+
+TEST_F(ModelServiceHttpTest, StatisticsCountInferences) {
+  TestClient client(server_->port());
+  auto stats_of = [&](const std::string& target) {
+    Response response = client.RoundTrip(MakeRequest(http::verb::get, target));
+    EXPECT_EQ(response.result_int(), 200) << response.body();
+    return ParseJson(response.body());
+  };
+  rapidjson::Document before = stats_of("/v2/models/identity_int16/stats");
+  ASSERT_EQ(before["model_stats"].Size(), 1u);
+  uint64_t count_before = before["model_stats"][0]["inference_count"].GetUint64();
+  uint64_t success_before = before["model_stats"][0]["inference_stats"]["success"]["count"].GetUint64();
+
+  std::string json = R"({"inputs":[{"name":"INPUT0","datatype":"INT16","shape":[3,1],"data":[1,2,3]}]})";
+  ASSERT_EQ(Post(client, "/v2/models/identity_int16/infer", json).result_int(), 200);
+
+  rapidjson::Document after = stats_of("/v2/models/identity_int16/versions/1/stats");
+  const auto& stats = after["model_stats"][0];
+  EXPECT_STREQ(stats["name"].GetString(), "identity_int16");
+  EXPECT_STREQ(stats["version"].GetString(), "1");
+  // Three rows count as three inferences in one execution.
+  EXPECT_EQ(stats["inference_count"].GetUint64(), count_before + 3);
+  EXPECT_EQ(stats["inference_stats"]["success"]["count"].GetUint64(), success_before + 1);
+  EXPECT_GT(stats["inference_stats"]["success"]["ns"].GetUint64(), 0u);
+  EXPECT_GT(stats["last_inference"].GetUint64(), 0u);
+  EXPECT_TRUE(stats["batch_stats"].IsArray());
+
+  rapidjson::Document all = stats_of("/v2/models/stats");
+  EXPECT_EQ(all["model_stats"].Size(), service_->loaded_version_count());
+  EXPECT_EQ(client.RoundTrip(MakeRequest(http::verb::get, "/v2/models/nope/stats")).result_int(), 404);
+}
+
+TEST_F(ModelServiceHttpTest, RepositoryIndexAndDisabledControl) {
+  TestClient client(server_->port());
+  Response index = Post(client, "/v2/repository/index", R"({"ready":true})");
+  ASSERT_EQ(index.result_int(), 200) << index.body();
+  rapidjson::Document document = ParseJson(index.body());
+  ASSERT_TRUE(document.IsArray());
+  EXPECT_EQ(document.Size(), service_->loaded_version_count());
+  EXPECT_STREQ(document[0]["name"].GetString(), "add_sub");
+  EXPECT_STREQ(document[0]["version"].GetString(), "1");
+  EXPECT_STREQ(document[0]["state"].GetString(), "READY");
+  EXPECT_STREQ(document[0]["reason"].GetString(), "");
+
+  // This server runs without --allow-model-control.
+  for (std::string action : {"load", "unload"}) {
+    Response response = Post(client, "/v2/repository/models/add_sub/" + action, "");
+    EXPECT_EQ(response.result_int(), 400);
+    EXPECT_THAT(ErrorOf(response), HasSubstr("model control is disabled"));
+  }
+  EXPECT_EQ(client.RoundTrip(MakeRequest(http::verb::get, "/v2/models/add_sub/ready")).result_int(), 200);
 }
 
 TEST_F(ModelServiceHttpTest, LimitsOnSecondServer) {

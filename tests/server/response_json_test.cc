@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "server/infer_request_parser.h"
+#include "shm/shared_memory.h"
 #include "testing/tensor_bytes.h"
 
 namespace moat::server {
@@ -142,9 +143,33 @@ TEST(ResponseJson, MixedBinaryAndJsonOutputs) {
   EXPECT_EQ(body.substr(*encoded->header_length), RawBytes<float>({1, 2}) + RawBytes<uint16_t>({5}));
 }
 
+TEST(ResponseJson, SharedMemoryOutputsCarryOnlyTheirRegion) {
+  Tensor in_region = MakeOwnedTensor("a", DataType::kFp32, {2}, RawBytes<float>({1, 2}));
+  Tensor binary = MakeOwnedTensor("b", DataType::kUint16, {1}, RawBytes<uint16_t>({5}));
+  OutputFormat format;
+  format.binary_by_default = true;
+  format.shared_memory_by_name["a"] = shm::SharedMemoryReference{"out", 16, 8};
+  SharedMemoryWrites writes;
+  writes["a"] = 8;
+  auto encoded = EncodeInferResponse(ResponseWith({in_region, binary}), format, writes);
+  ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+  ASSERT_TRUE(encoded->header_length.has_value());
+  EXPECT_EQ(encoded->body.substr(*encoded->header_length), RawBytes<uint16_t>({5}));
+
+  rapidjson::Document header = ParseJsonText(encoded->body.substr(0, *encoded->header_length));
+  const auto& output = header["outputs"][0];
+  EXPECT_STREQ(output["name"].GetString(), "a");
+  EXPECT_FALSE(output.HasMember("data"));
+  EXPECT_STREQ(output["parameters"]["shared_memory_region"].GetString(), "out");
+  EXPECT_EQ(output["parameters"]["shared_memory_byte_size"].GetUint64(), 8u);
+  EXPECT_FALSE(output["parameters"].HasMember("binary_data_size"));
+  EXPECT_EQ(header["outputs"][1]["parameters"]["binary_data_size"].GetUint64(), 2u);
+}
+
 // Binary request -> parsed tensors -> binary response, for every datatype:
 // the bytes must come back unchanged.
 TEST(ResponseJson, BinaryRoundTripOfEveryDatatype) {
+  shm::SharedMemoryManager shared_memory(false);
   for (DataType type : kAllDataTypes) {
     std::string name(DataTypeName(type));
     SCOPED_TRACE(name);
@@ -152,8 +177,8 @@ TEST(ResponseJson, BinaryRoundTripOfEveryDatatype) {
     std::string json = R"({"inputs":[{"name":"INPUT0","datatype":")" + name + R"(","shape":[1,2],)" +
                        R"("parameters":{"binary_data_size":)" + std::to_string(binary.size()) + "}}]," +
                        R"("outputs":[{"name":"INPUT0","parameters":{"binary_data":true}}]})";
-    auto parsed =
-        ParseInferRequest(std::make_shared<const std::string>(json + binary), std::to_string(json.size()));
+    auto parsed = ParseInferRequest(std::make_shared<const std::string>(json + binary),
+                                    std::to_string(json.size()), shared_memory);
     ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
 
     auto encoded = EncodeInferResponse(ResponseWith(parsed->request.inputs), parsed->output_format);
@@ -170,6 +195,7 @@ TEST(ResponseJson, BinaryRoundTripOfEveryDatatype) {
 }
 
 TEST(ResponseJson, JsonRoundTripOfEveryJsonDatatype) {
+  shm::SharedMemoryManager shared_memory(false);
   for (DataType type : kAllDataTypes) {
     if (type == DataType::kFp16 || type == DataType::kBf16) continue;
     std::string name(DataTypeName(type));
@@ -185,7 +211,8 @@ TEST(ResponseJson, JsonRoundTripOfEveryJsonDatatype) {
     rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
     response["outputs"][0].Accept(writer);
     std::string request = std::string(R"({"inputs":[)") + buffer.GetString() + "]}";
-    auto parsed = ParseInferRequest(std::make_shared<const std::string>(request), std::nullopt);
+    auto parsed =
+        ParseInferRequest(std::make_shared<const std::string>(request), std::nullopt, shared_memory);
     ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
     EXPECT_EQ(TensorBytes(parsed->request.inputs[0]), binary);
   }

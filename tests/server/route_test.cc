@@ -28,6 +28,15 @@ TEST(Route, MatchesEveryEndpoint) {
       {"/v2/models/m/versions/12/infer", Endpoint::kInfer, "m", "12"},
       {"/v2/models/versions", Endpoint::kModelMetadata, "versions", std::nullopt},
       {"/v2/models/infer/infer", Endpoint::kInfer, "infer", std::nullopt},
+      {"/v2/models/m/config", Endpoint::kModelConfig, "m", std::nullopt},
+      {"/v2/models/m/versions/2/config", Endpoint::kModelConfig, "m", "2"},
+      {"/v2/models/m/stats", Endpoint::kModelStatistics, "m", std::nullopt},
+      {"/v2/models/m/versions/2/stats", Endpoint::kModelStatistics, "m", "2"},
+      {"/v2/models/stats", Endpoint::kAllModelStatistics, "", std::nullopt},
+      {"/v2/models/stats/versions/1", Endpoint::kModelMetadata, "stats", "1"},
+      {"/v2/repository/index", Endpoint::kRepositoryIndex, "", std::nullopt},
+      {"/v2/repository/models/m/load", Endpoint::kModelLoad, "m", std::nullopt},
+      {"/v2/repository/models/m%2e/unload", Endpoint::kModelUnload, "m%2e", std::nullopt},
   };
   for (const Case& test : cases) {
     SCOPED_TRACE(test.target);
@@ -40,15 +49,77 @@ TEST(Route, MatchesEveryEndpoint) {
 }
 
 TEST(Route, UnknownPaths) {
-  for (std::string target :
-       {"", "v2", "/", "/v2/", "/v1/models/m", "/v2/health", "/v2/models", "/v2/models/m/",
-        "/v2/models/m/versions", "/v2/models/m/versions/1/infer/x", "/v2/models/m/stats"}) {
+  for (std::string target : {"",
+                             "v2",
+                             "/",
+                             "/v2/",
+                             "/v1/models/m",
+                             "/v2/health",
+                             "/v2/models",
+                             "/v2/models/m/",
+                             "/v2/models/m/versions",
+                             "/v2/models/m/versions/1/infer/x",
+                             "/v2/models/m/statistics",
+                             "/v2/repository",
+                             "/v2/repository/index/x",
+                             "/v2/repository/models/m",
+                             "/v2/repository/models/m/reload",
+                             "/v2/repository/m/load",
+                             "/v2/systemsharedmemory",
+                             "/v2/systemsharedmemory/region/r",
+                             "/v2/systemsharedmemory/region/r/map",
+                             "/v2/systemsharedmemory/regions/r/status",
+                             "/v2/cudasharedmemory/status"}) {
     SCOPED_TRACE(target);
     auto route = MatchRoute(target);
     ASSERT_FALSE(route.ok());
     EXPECT_EQ(route.status().code(), StatusCode::kNotFound);
     EXPECT_THAT(route.status().message(), HasSubstr("no endpoint at path"));
   }
+}
+
+TEST(Route, MatchesSharedMemoryEndpoints) {
+  const std::pair<std::string, Endpoint> cases[] = {
+      {"/v2/systemsharedmemory/status", Endpoint::kAllSharedMemoryStatus},
+      {"/v2/systemsharedmemory/unregister", Endpoint::kAllSharedMemoryUnregister},
+      {"/v2/systemsharedmemory/region/in%20put/status", Endpoint::kSharedMemoryStatus},
+      {"/v2/systemsharedmemory/region/in%20put/register", Endpoint::kSharedMemoryRegister},
+      {"/v2/systemsharedmemory/region/in%20put/unregister", Endpoint::kSharedMemoryUnregister},
+  };
+  for (const auto& [target, endpoint] : cases) {
+    SCOPED_TRACE(target);
+    auto route = MatchRoute(target);
+    ASSERT_TRUE(route.ok()) << route.status().ToString();
+    EXPECT_EQ(route->endpoint, endpoint);
+    EXPECT_TRUE(route->model_segment.empty());
+    bool names_region = target.find("/region/") != std::string::npos;
+    EXPECT_EQ(route->region_segment, names_region ? "in%20put" : "");
+  }
+}
+
+TEST(Route, EndpointMethods) {
+  EXPECT_EQ(EndpointMethod(Endpoint::kRepositoryIndex), "POST");
+  EXPECT_EQ(EndpointMethod(Endpoint::kModelLoad), "POST");
+  EXPECT_EQ(EndpointMethod(Endpoint::kModelUnload), "POST");
+  EXPECT_EQ(EndpointMethod(Endpoint::kSharedMemoryRegister), "POST");
+  EXPECT_EQ(EndpointMethod(Endpoint::kSharedMemoryUnregister), "POST");
+  EXPECT_EQ(EndpointMethod(Endpoint::kAllSharedMemoryUnregister), "POST");
+  EXPECT_EQ(EndpointMethod(Endpoint::kModelConfig), "GET");
+  EXPECT_EQ(EndpointMethod(Endpoint::kModelStatistics), "GET");
+  EXPECT_EQ(EndpointMethod(Endpoint::kAllModelStatistics), "GET");
+  EXPECT_EQ(EndpointMethod(Endpoint::kSharedMemoryStatus), "GET");
+  EXPECT_EQ(EndpointMethod(Endpoint::kAllSharedMemoryStatus), "GET");
+}
+
+TEST(Route, DecodesRegionNames) {
+  EXPECT_EQ(*DecodeRegionName("input%200"), "input 0");
+  auto slash = DecodeRegionName("a%2Fb");
+  ASSERT_FALSE(slash.ok());
+  EXPECT_THAT(slash.status().message(),
+              HasSubstr("shared memory region name 'a%2Fb' decodes to a '/' or NUL character at offset 1"));
+  auto empty = DecodeRegionName("");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.status().message(), HasSubstr("shared memory region name in the path is empty"));
 }
 
 TEST(Route, DecodesModelNames) {

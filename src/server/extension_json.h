@@ -1,0 +1,33 @@
+// The response bodies of the model repository, model configuration,
+// statistics and system shared memory extensions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/datatype.h"
+#include "core/inference.h"
+#include "shm/shared_memory.h"
+
+namespace moat::server {
+
+// [{"name", "version", "state", "reason"}, ...]
+std::string RepositoryIndexJson(const std::vector<ModelIndexEntry>& index);
+
+// The Triton model configuration of `metadata`'s version: name, platform
+// (ModelService reports "onnxruntime_onnx"), backend, max_batch_size 0 (Moat
+// does not batch) and the inputs and outputs with their full shapes as dims.
+std::string ModelConfigJson(const ModelMetadata& metadata);
+
+// The Triton name of a datatype in a model configuration ("TYPE_FP32";
+// "TYPE_STRING" for BYTES).
+std::string ConfigDataTypeName(DataType datatype);
+
+// {"model_stats": [...]} in Triton's statistics extension form.
+std::string ModelStatisticsJson(const std::vector<ModelStatistics>& statistics);
+
+// [{"name", "key", "offset", "byte_size"}, ...]
+std::string SharedMemoryStatusJson(const std::vector<shm::RegionInfo>& regions);
+
+}  // namespace moat::server

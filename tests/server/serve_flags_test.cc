@@ -1,0 +1,156 @@
+// `moat serve` with the HTTP flags: each flag reaches the server it starts.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "test_http_client.h"
+#include "testing/run_command.h"
+#include "testing/signed_repository.h"
+
+extern char** environ;
+
+namespace moat::server {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::IsClosedByPeer;
+using testing::MakeRequest;
+using testing::Response;
+using testing::TestClient;
+namespace http = boost::beast::http;
+
+// Runs `moat serve` with `flags` until destroyed, then stops it with SIGTERM.
+class ServeProcess {
+ public:
+  ServeProcess(const moat::testing::SignedRepository& repository, const std::vector<std::string>& flags)
+      : port_file_(repository.root() + "/port") {
+    setenv("ORT_DISABLE_TELEMETRY", "1", 1);
+    std::vector<std::string> args = {MOAT_BINARY,       "serve",
+                                     "--repository",    repository.repository_dir(),
+                                     "--trust",         repository.trust_dir(),
+                                     "--audit-log",     repository.audit_log_path(),
+                                     "--audit-no-sync", "--listen",
+                                     "127.0.0.1:0",     "--port-file",
+                                     port_file_};
+    args.insert(args.end(), flags.begin(), flags.end());
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, MOAT_BINARY, nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
+  }
+
+  ~ServeProcess() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+
+  // Waits up to 60 s for the port file; 0 when the server did not start.
+  uint16_t WaitForPort() {
+    for (int i = 0; i < 600 && pid_ > 0; ++i) {
+      std::ifstream in(port_file_);
+      int port = 0;
+      if (in >> port && port > 0) return static_cast<uint16_t>(port);
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return 0;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
+  }
+
+ private:
+  std::string port_file_;
+  pid_t pid_ = -1;
+};
+
+TEST(ServeFlags, HelpListsHttpFlags) {
+  auto result = moat::testing::RunCommand(std::string(MOAT_BINARY) + " serve --help");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  for (std::string flag :
+       {"--max-body-bytes", "--max-header-bytes", "--max-body-chunks", "--max-connections",
+        "--idle-timeout-ms", "--request-timeout-ms", "--allow-shared-memory", "--allow-model-control"}) {
+    EXPECT_THAT(result.output, HasSubstr(flag));
+  }
+}
+
+TEST(ServeFlags, RejectsZeroLimits) {
+  for (std::string flag : {"--max-body-chunks=0", "--max-connections=0", "--idle-timeout-ms=0",
+                           "--request-timeout-ms=-5", "--max-header-bytes=0"}) {
+    SCOPED_TRACE(flag);
+    auto result =
+        moat::testing::RunCommand(std::string(MOAT_BINARY) + " serve --repository r --trust t " + flag);
+    EXPECT_NE(result.exit_code, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr(flag.substr(0, flag.find('='))));
+  }
+}
+
+TEST(ServeFlags, FlagsReachTheServer) {
+  moat::testing::SignedRepository repository(
+      {{"identity", 1, moat::testing::TestModelPath("identity_fp32.onnx")}});
+  ServeProcess serve(repository, {"--allow-shared-memory", "--allow-model-control", "--max-connections", "1",
+                                  "--max-body-chunks", "2", "--max-header-bytes", "600"});
+  uint16_t port = serve.WaitForPort();
+  ASSERT_NE(port, 0) << "moat serve did not start";
+
+  TestClient client(port);
+  Response metadata = client.RoundTrip(MakeRequest(http::verb::get, "/v2"));
+  ASSERT_EQ(metadata.result_int(), 200) << metadata.body();
+  EXPECT_THAT(metadata.body(), HasSubstr("system_shared_memory"));
+  Response status = client.RoundTrip(MakeRequest(http::verb::get, "/v2/systemsharedmemory/status"));
+  EXPECT_EQ(status.result_int(), 200) << status.body();
+  // With model control allowed, an unknown model is "not found" rather
+  // than "disabled".
+  Response unload = client.RoundTrip(MakeRequest(http::verb::post, "/v2/repository/models/nope/unload"));
+  EXPECT_EQ(unload.result_int(), 404) << unload.body();
+
+  TestClient second(port);
+  Response rejected;
+  ASSERT_FALSE(second.Read(rejected));
+  EXPECT_EQ(rejected.result_int(), 503);
+  EXPECT_THAT(rejected.body(), HasSubstr("limit of 1 open connections"));
+
+  auto large_header = MakeRequest(http::verb::get, "/v2/health/live");
+  large_header.set("X-Padding", std::string(700, 'p'));
+  Response too_large = client.RoundTrip(large_header);
+  EXPECT_EQ(too_large.result_int(), 431);
+  EXPECT_TRUE(IsClosedByPeer(client.ReadUntilClosed()));
+}
+
+TEST(ServeFlags, ChunkLimitAndDisabledExtensions) {
+  moat::testing::SignedRepository repository(
+      {{"identity", 1, moat::testing::TestModelPath("identity_fp32.onnx")}});
+  ServeProcess serve(repository, {"--max-body-chunks", "2"});
+  uint16_t port = serve.WaitForPort();
+  ASSERT_NE(port, 0) << "moat serve did not start";
+
+  TestClient client(port);
+  Response status = client.RoundTrip(MakeRequest(http::verb::get, "/v2/systemsharedmemory/status"));
+  EXPECT_EQ(status.result_int(), 400);
+  EXPECT_THAT(status.body(), HasSubstr("--allow-shared-memory"));
+  Response load = client.RoundTrip(MakeRequest(http::verb::post, "/v2/repository/models/identity/load"));
+  EXPECT_EQ(load.result_int(), 400);
+  EXPECT_THAT(load.body(), HasSubstr("--allow-model-control"));
+
+  ASSERT_FALSE(
+      client.WriteRaw("POST /v2/models/identity/infer HTTP/1.1\r\nHost: x\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n1\r\n}\r\n1\r\n \r\n0\r\n\r\n"));
+  Response chunked;
+  ASSERT_FALSE(client.Read(chunked));
+  EXPECT_EQ(chunked.result_int(), 413);
+  EXPECT_THAT(chunked.body(), HasSubstr("more than the limit of 2 chunks"));
+}
+
+}  // namespace
+}  // namespace moat::server
