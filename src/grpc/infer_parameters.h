@@ -1,0 +1,33 @@
+// The parameters of a ModelInferRequest, its inputs and its requested
+// outputs. Unknown parameter names are ignored, because clients add their own.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "inference.pb.h"
+#include "shm/shared_memory.h"
+
+namespace moat::grpc_server {
+
+using ParameterMap = google::protobuf::Map<std::string, inference::InferParameter>;
+
+// UNIMPLEMENTED naming the parameter when sequence_id, sequence_start,
+// sequence_end, priority or timeout has a value other than its default
+// (unset, false, 0 or empty), because Moat serves none of these features.
+Status CheckRequestParameters(const ParameterMap& parameters);
+
+// UNIMPLEMENTED when `classification` has a value other than its default.
+// `where` names the output in the message.
+Status CheckOutputParameters(const ParameterMap& parameters, const std::string& where);
+
+// The shared memory location that shared_memory_region, shared_memory_offset
+// (default 0) and shared_memory_byte_size name, or nullopt when there is no
+// shared_memory_region. INVALID_ARGUMENT naming `where` and the parameter for
+// a wrong parameter type, an empty region, a negative offset or size, a
+// missing byte size, or an offset or size without a region.
+StatusOr<std::optional<shm::SharedMemoryReference>> ParseSharedMemoryParameters(
+    const ParameterMap& parameters, const std::string& where);
+
+}  // namespace moat::grpc_server

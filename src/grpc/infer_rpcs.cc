@@ -1,0 +1,79 @@
+// ModelInfer and ModelStreamInfer.
+#include <utility>
+
+#include "common/utf8.h"
+#include "grpc/infer_request.h"
+#include "grpc/infer_response.h"
+#include "grpc/inference_rpc_service.h"
+#include "grpc/rpc_helpers.h"
+
+namespace moat::grpc_server {
+
+using inference::ModelInferRequest;
+using inference::ModelInferResponse;
+
+Status InferenceRpcService::RunInfer(std::shared_ptr<const ModelInferRequest> message, CallLog& log,
+                                     ModelInferResponse& response) {
+  if (!message->id().empty()) log.set_request_id(message->id());
+  log.set_model(message->model_name());
+  RequestContext context{log.request_id(), "grpc", log.peer()};
+  auto reject = [&](const Status& reason) {
+    service_.RecordRejectedRequest(context, message->model_name(), message->model_version(), reason);
+    return reason;
+  };
+
+  StatusOr<ParsedModelInferRequest> parsed = ParseModelInferRequest(*message, shared_memory_, message);
+  if (!parsed.ok()) return reject(parsed.status());
+
+  // The service audits the outcome of every request that reaches Infer.
+  StatusOr<InferenceResponse> result = service_.Infer(parsed->request, context);
+  if (!result.ok()) return result.status();
+
+  Status built = BuildModelInferResponse(*result, parsed->shared_memory_outputs, shared_memory_, response);
+  if (!built.ok()) {
+    // The inference was audited as successful; this second record states
+    // that its result did not reach the client.
+    response.Clear();
+    return reject(built);
+  }
+  return OkStatus();
+}
+
+::grpc::Status InferenceRpcService::ModelInfer(Context* context, const ModelInferRequest* request,
+                                               ModelInferResponse* response) {
+  CallLog log = StartCall("ModelInfer", *context);
+  // Input tensors point into the request's raw_input_contents and need an
+  // owner. grpc++ owns `request` until this handler returns and built it
+  // outside any protobuf arena, so Swap moves its fields into a shared
+  // message by exchanging pointers, without copying tensor bytes.
+  auto owned = std::make_shared<ModelInferRequest>();
+  owned->Swap(const_cast<ModelInferRequest*>(request));
+  return log.Finish(RunInfer(std::move(owned), log, *response));
+}
+
+::grpc::Status InferenceRpcService::ModelStreamInfer(
+    Context* context,
+    ::grpc::ServerReaderWriter<inference::ModelStreamInferResponse, ModelInferRequest>* stream) {
+  while (true) {
+    auto message = std::make_shared<ModelInferRequest>();
+    if (!stream->Read(message.get())) break;
+
+    CallLog log = StartCall("ModelStreamInfer", *context);
+    inference::ModelStreamInferResponse reply;
+    Status status = RunInfer(message, log, *reply.mutable_infer_response());
+    log.Finish(status);
+    if (!status.ok()) {
+      // The stream stays open, so the error travels in the response. The
+      // identifying fields let the client match it to its request.
+      reply.set_error_message(ReplaceInvalidUtf8(status.message(), "?"));
+      ModelInferResponse& failed = *reply.mutable_infer_response();
+      failed.set_id(message->id());
+      failed.set_model_name(message->model_name());
+      failed.set_model_version(message->model_version());
+    }
+    if (!stream->Write(reply)) break;
+  }
+  return ::grpc::Status::OK;
+}
+
+}  // namespace moat::grpc_server

@@ -1,0 +1,164 @@
+// Health, metadata, configuration, statistics and repository RPCs.
+#include <optional>
+#include <string_view>
+
+#include "grpc/inference_rpc_service.h"
+#include "grpc/model_messages.h"
+#include "grpc/rpc_helpers.h"
+
+namespace moat::grpc_server {
+namespace {
+
+// Moat serves exactly one repository, which the protocol selects with an
+// empty repository_name.
+Status CheckRepositoryName(const std::string& repository_name) {
+  if (repository_name.empty()) return OkStatus();
+  return NotFoundError("model repository " + Quote(repository_name) +
+                       " not found; Moat serves one repository, selected by an empty repository_name");
+}
+
+Status CheckModelName(const std::string& model_name) {
+  if (model_name.empty()) return InvalidArgumentError("model_name is empty");
+  return OkStatus();
+}
+
+// Load parameters "config" (a JSON configuration) and "file:<path>" (file
+// contents) would override the signed bundle, which Moat never allows.
+Status CheckLoadParameters(
+    const google::protobuf::Map<std::string, inference::ModelRepositoryParameter>& parameters) {
+  for (const auto& [name, value] : parameters) {
+    if (name == "config" || name.rfind("file:", 0) == 0) {
+      return UnimplementedError(
+          "load parameter " + Quote(name) +
+          " is not supported, because Moat loads only signed bundles from its repository");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+CallLog InferenceRpcService::StartCall(std::string_view method, const Context& context) {
+  return CallLog(method, ids_.Next(), PeerAddress(context.peer()));
+}
+
+::grpc::Status InferenceRpcService::ServerLive(Context* context, const inference::ServerLiveRequest* request,
+                                               inference::ServerLiveResponse* response) {
+  CallLog log = StartCall("ServerLive", *context);
+  response->set_live(service_.IsLive());
+  return log.Finish(OkStatus());
+}
+
+::grpc::Status InferenceRpcService::ServerReady(Context* context,
+                                                const inference::ServerReadyRequest* request,
+                                                inference::ServerReadyResponse* response) {
+  CallLog log = StartCall("ServerReady", *context);
+  response->set_ready(service_.IsReady());
+  return log.Finish(OkStatus());
+}
+
+::grpc::Status InferenceRpcService::ModelReady(Context* context, const inference::ModelReadyRequest* request,
+                                               inference::ModelReadyResponse* response) {
+  CallLog log = StartCall("ModelReady", *context);
+  log.set_model(request->name());
+  StatusOr<std::optional<int64_t>> version = ParseVersionField(request->version());
+  if (!version.ok()) return log.Finish(version.status());
+  StatusOr<bool> ready = service_.IsModelReady(request->name(), *version);
+  if (!ready.ok()) return log.Finish(ready.status());
+  response->set_ready(*ready);
+  return log.Finish(OkStatus());
+}
+
+::grpc::Status InferenceRpcService::ServerMetadata(Context* context,
+                                                   const inference::ServerMetadataRequest* request,
+                                                   inference::ServerMetadataResponse* response) {
+  CallLog log = StartCall("ServerMetadata", *context);
+  moat::ServerMetadata metadata = service_.GetServerMetadata();
+  response->set_name(metadata.name);
+  response->set_version(metadata.version);
+  for (const std::string& extension : metadata.extensions) response->add_extensions(extension);
+  return log.Finish(OkStatus());
+}
+
+::grpc::Status InferenceRpcService::ModelMetadata(Context* context,
+                                                  const inference::ModelMetadataRequest* request,
+                                                  inference::ModelMetadataResponse* response) {
+  CallLog log = StartCall("ModelMetadata", *context);
+  log.set_model(request->name());
+  StatusOr<std::optional<int64_t>> version = ParseVersionField(request->version());
+  if (!version.ok()) return log.Finish(version.status());
+  StatusOr<moat::ModelMetadata> metadata = service_.GetModelMetadata(request->name(), *version);
+  if (!metadata.ok()) return log.Finish(metadata.status());
+  FillModelMetadata(*metadata, *response);
+  return log.Finish(OkStatus());
+}
+
+::grpc::Status InferenceRpcService::ModelConfig(Context* context,
+                                                const inference::ModelConfigRequest* request,
+                                                inference::ModelConfigResponse* response) {
+  CallLog log = StartCall("ModelConfig", *context);
+  log.set_model(request->name());
+  StatusOr<std::optional<int64_t>> version = ParseVersionField(request->version());
+  if (!version.ok()) return log.Finish(version.status());
+  StatusOr<moat::ModelMetadata> metadata = service_.GetModelMetadata(request->name(), *version);
+  if (!metadata.ok()) return log.Finish(metadata.status());
+  FillModelConfig(*metadata, *response->mutable_config());
+  return log.Finish(OkStatus());
+}
+
+::grpc::Status InferenceRpcService::ModelStatistics(Context* context,
+                                                    const inference::ModelStatisticsRequest* request,
+                                                    inference::ModelStatisticsResponse* response) {
+  CallLog log = StartCall("ModelStatistics", *context);
+  log.set_model(request->name());
+  StatusOr<std::optional<int64_t>> version = ParseVersionField(request->version());
+  if (!version.ok()) return log.Finish(version.status());
+  if (request->name().empty() && version->has_value()) {
+    return log.Finish(InvalidArgumentError("model version " + Quote(request->version()) +
+                                           " needs a model name; an empty name selects every model"));
+  }
+  StatusOr<std::vector<moat::ModelStatistics>> statistics =
+      service_.GetModelStatistics(request->name(), *version);
+  if (!statistics.ok()) return log.Finish(statistics.status());
+  FillModelStatistics(*statistics, *response);
+  return log.Finish(OkStatus());
+}
+
+::grpc::Status InferenceRpcService::RepositoryIndex(Context* context,
+                                                    const inference::RepositoryIndexRequest* request,
+                                                    inference::RepositoryIndexResponse* response) {
+  CallLog log = StartCall("RepositoryIndex", *context);
+  Status repository = CheckRepositoryName(request->repository_name());
+  if (!repository.ok()) return log.Finish(repository);
+  FillRepositoryIndex(service_.RepositoryIndex(request->ready()), *response);
+  return log.Finish(OkStatus());
+}
+
+::grpc::Status InferenceRpcService::RepositoryModelLoad(Context* context,
+                                                        const inference::RepositoryModelLoadRequest* request,
+                                                        inference::RepositoryModelLoadResponse* response) {
+  CallLog log = StartCall("RepositoryModelLoad", *context);
+  log.set_model(request->model_name());
+  Status checked = CheckRepositoryName(request->repository_name());
+  if (checked.ok()) checked = CheckModelName(request->model_name());
+  if (checked.ok()) checked = CheckLoadParameters(request->parameters());
+  if (!checked.ok()) return log.Finish(checked);
+  RequestContext request_context{log.request_id(), "grpc", log.peer()};
+  return log.Finish(service_.LoadModel(request->model_name(), request_context));
+}
+
+::grpc::Status InferenceRpcService::RepositoryModelUnload(
+    Context* context, const inference::RepositoryModelUnloadRequest* request,
+    inference::RepositoryModelUnloadResponse* response) {
+  CallLog log = StartCall("RepositoryModelUnload", *context);
+  log.set_model(request->model_name());
+  // Unload parameters (such as unload_dependents) concern model ensembles,
+  // which Moat does not serve, so they are ignored.
+  Status checked = CheckRepositoryName(request->repository_name());
+  if (checked.ok()) checked = CheckModelName(request->model_name());
+  if (!checked.ok()) return log.Finish(checked);
+  RequestContext request_context{log.request_id(), "grpc", log.peer()};
+  return log.Finish(service_.UnloadModel(request->model_name(), request_context));
+}
+
+}  // namespace moat::grpc_server
