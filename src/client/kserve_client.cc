@@ -71,11 +71,11 @@ std::string ModelPath(std::string_view model, std::optional<int64_t> version) {
 
 StatusOr<KServeClient> KServeClient::Create(std::string_view url, HttpOptions options) {
   MOAT_ASSIGN_OR_RETURN(ServerAddress address, ParseServerUrl(url));
-  return KServeClient(std::move(address), options);
+  return KServeClient(std::make_shared<HttpConnection>(std::move(address), options));
 }
 
 StatusOr<HttpResponse> KServeClient::Send(HttpRequest request) const {
-  return SendHttpRequest(address_, std::move(request), options_);
+  return connection_->Send(std::move(request));
 }
 
 StatusOr<HttpResponse> KServeClient::SendExpectingOk(HttpRequest request) const {
@@ -115,8 +115,8 @@ StatusOr<ModelMetadata> KServeClient::GetModelMetadata(const std::string& model,
   return DecodeModelMetadata(response.body);
 }
 
-StatusOr<InferenceResponse> KServeClient::Infer(const InferenceRequest& request,
-                                                const InferOptions& options) const {
+StatusOr<InferResult> KServeClient::Infer(const InferenceRequest& request,
+                                          const InferOptions& options) const {
   MOAT_ASSIGN_OR_RETURN(EncodedRequest encoded, EncodeInferRequest(request, options));
   HttpRequest http_request;
   http_request.method = "POST";
@@ -127,9 +127,11 @@ StatusOr<InferenceResponse> KServeClient::Infer(const InferenceRequest& request,
   const std::string request_line = "POST " + http_request.target;
 
   MOAT_ASSIGN_OR_RETURN(HttpResponse response, SendExpectingOk(std::move(http_request)));
-  StatusOr<InferenceResponse> decoded =
+  StatusOr<InferResult> decoded =
       DecodeInferResponse(std::move(response.body), response.inference_header_length);
   if (!decoded.ok()) return Status(decoded.status().code(), request_line + ": " + decoded.status().message());
+  const Status resolved = ResolveSharedMemoryOutputs(options, *decoded);
+  if (!resolved.ok()) return Status(resolved.code(), request_line + ": " + resolved.message());
   return decoded;
 }
 
@@ -142,6 +144,36 @@ StatusOr<std::string> KServeClient::InferJson(const std::string& model, std::opt
   request.body = std::move(json);
   MOAT_ASSIGN_OR_RETURN(HttpResponse response, SendExpectingOk(std::move(request)));
   return std::move(response.body);
+}
+
+Status KServeClient::RegisterSystemSharedMemory(const std::string& name, const std::string& key,
+                                                uint64_t offset, uint64_t byte_size) const {
+  HttpRequest request;
+  request.method = "POST";
+  request.target = "/v2/systemsharedmemory/region/" + PercentEncode(name) + "/register";
+  request.content_type = kJsonType;
+  request.body = EncodeSharedMemoryRegister(key, offset, byte_size);
+  return SendExpectingOk(std::move(request)).status();
+}
+
+Status KServeClient::UnregisterSystemSharedMemory(const std::string& name) const {
+  HttpRequest request;
+  request.method = "POST";
+  request.target = name.empty() ? "/v2/systemsharedmemory/unregister"
+                                : "/v2/systemsharedmemory/region/" + PercentEncode(name) + "/unregister";
+  return SendExpectingOk(std::move(request)).status();
+}
+
+StatusOr<std::vector<SharedMemoryRegionStatus>> KServeClient::GetSystemSharedMemoryStatus(
+    const std::string& name) const {
+  const std::string target = name.empty()
+                                 ? "/v2/systemsharedmemory/status"
+                                 : "/v2/systemsharedmemory/region/" + PercentEncode(name) + "/status";
+  MOAT_ASSIGN_OR_RETURN(HttpResponse response, SendExpectingOk(Get(target)));
+  StatusOr<std::vector<SharedMemoryRegionStatus>> regions = DecodeSharedMemoryStatus(response.body);
+  if (!regions.ok())
+    return Status(regions.status().code(), "GET " + target + ": " + regions.status().message());
+  return regions;
 }
 
 }  // namespace moat::client

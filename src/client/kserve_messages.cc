@@ -1,6 +1,7 @@
 #include "client/kserve_messages.h"
 
 #include <charconv>
+#include <map>
 #include <memory>
 #include <utility>
 
@@ -74,28 +75,101 @@ StatusOr<DataType> ParseDataTypeField(const rapidjson::Value& object, std::strin
   return *datatype;
 }
 
-void WriteInput(const Tensor& input, const InferOptions& options, JsonWriter& writer) {
+void WriteString(std::string_view text, JsonWriter& writer) {
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+// Writes the three shared memory parameters, inside a "parameters" object.
+void WriteSharedMemoryParameters(const SharedMemoryRange& range, JsonWriter& writer) {
+  writer.Key("shared_memory_region");
+  WriteString(range.region, writer);
+  writer.Key("shared_memory_offset");
+  writer.Uint64(range.offset);
+  writer.Key("shared_memory_byte_size");
+  writer.Uint64(range.byte_size);
+}
+
+// Writes one input. Its data goes into JSON "data" or binary data after the
+// JSON, or is not sent when `shared_memory` names where the server reads it.
+Status WriteInput(const Tensor& input, const InferOptions& options, const SharedMemoryRange* shared_memory,
+                  JsonWriter& writer) {
+  writer.StartObject();
   writer.Key("name");
-  writer.String(input.name.c_str(), static_cast<rapidjson::SizeType>(input.name.size()));
+  WriteString(input.name, writer);
   writer.Key("shape");
   writer.StartArray();
   for (int64_t dim : input.shape) writer.Int64(dim);
   writer.EndArray();
   writer.Key("datatype");
-  const std::string_view datatype = DataTypeName(input.datatype);
-  writer.String(datatype.data(), static_cast<rapidjson::SizeType>(datatype.size()));
-  if (options.binary_inputs) {
+  WriteString(DataTypeName(input.datatype), writer);
+  if (shared_memory != nullptr) {
+    writer.Key("parameters");
+    writer.StartObject();
+    WriteSharedMemoryParameters(*shared_memory, writer);
+    writer.EndObject();
+  } else if (options.binary_inputs) {
     writer.Key("parameters");
     writer.StartObject();
     writer.Key("binary_data_size");
     writer.Uint64(input.data.size());
     writer.EndObject();
+  } else {
+    writer.Key("data");
+    MOAT_RETURN_IF_ERROR(WriteTensorDataJson(input, writer));
   }
+  writer.EndObject();
+  return OkStatus();
 }
 
-// Reads one output; binary data is taken from `binary` at `offset`, which advances.
-StatusOr<Tensor> DecodeOutput(const rapidjson::Value& output, size_t index,
-                              const std::shared_ptr<const std::string>& body, size_t& offset) {
+void WriteRequestedOutput(const std::string& name, const InferOptions& options, JsonWriter& writer) {
+  writer.StartObject();
+  writer.Key("name");
+  WriteString(name, writer);
+  writer.Key("parameters");
+  writer.StartObject();
+  const auto shared_memory = options.shared_memory_outputs.find(name);
+  if (shared_memory != options.shared_memory_outputs.end()) {
+    WriteSharedMemoryParameters(shared_memory->second, writer);
+  } else {
+    writer.Key("binary_data");
+    writer.Bool(options.binary_outputs);
+  }
+  writer.EndObject();
+  writer.EndObject();
+}
+
+const SharedMemoryRange* FindRange(const std::map<std::string, SharedMemoryRange>& ranges,
+                                   const std::string& name) {
+  const auto found = ranges.find(name);
+  return found == ranges.end() ? nullptr : &found->second;
+}
+
+StatusOr<uint64_t> GetUint64(const rapidjson::Value& object, const char* key, std::string_view where) {
+  const auto member = object.FindMember(key);
+  if (member == object.MemberEnd() || !member->value.IsUint64()) {
+    return FieldError(std::string(where) + "." + key, "is missing or not a non-negative integer");
+  }
+  return member->value.GetUint64();
+}
+
+// Reads an output that the server wrote to shared memory: its parameters name
+// the region and the bytes written.
+StatusOr<SharedMemoryOutput> DecodeSharedMemoryOutput(const rapidjson::Value& parameters, Tensor tensor,
+                                                      const std::string& where) {
+  SharedMemoryOutput output;
+  output.name = std::move(tensor.name);
+  output.datatype = tensor.datatype;
+  output.shape = std::move(tensor.shape);
+  MOAT_ASSIGN_OR_RETURN(output.region, GetString(parameters, "shared_memory_region", where + ".parameters"));
+  MOAT_ASSIGN_OR_RETURN(output.byte_size,
+                        GetUint64(parameters, "shared_memory_byte_size", where + ".parameters"));
+  return output;
+}
+
+// Reads one output into `result`; binary data is taken from `body` at
+// `offset`, which advances.
+Status DecodeOutput(const rapidjson::Value& output, size_t index,
+                    const std::shared_ptr<const std::string>& body, size_t& offset, InferResult& result) {
   const std::string where = "outputs[" + std::to_string(index) + "]";
   if (!output.IsObject()) return FieldError(where, "is not an object");
   Tensor tensor;
@@ -108,6 +182,12 @@ StatusOr<Tensor> DecodeOutput(const rapidjson::Value& output, size_t index,
   const auto parameters = output.FindMember("parameters");
   const rapidjson::Value* binary_size = nullptr;
   if (parameters != output.MemberEnd() && parameters->value.IsObject()) {
+    if (parameters->value.HasMember("shared_memory_region")) {
+      MOAT_ASSIGN_OR_RETURN(SharedMemoryOutput written,
+                            DecodeSharedMemoryOutput(parameters->value, std::move(tensor), where));
+      result.shared_memory_outputs.push_back(std::move(written));
+      return OkStatus();
+    }
     const auto member = parameters->value.FindMember("binary_data_size");
     if (member != parameters->value.MemberEnd()) binary_size = &member->value;
   }
@@ -130,7 +210,8 @@ StatusOr<Tensor> DecodeOutput(const rapidjson::Value& output, size_t index,
         MakeOwnedTensor(std::move(tensor.name), tensor.datatype, std::move(tensor.shape), std::move(bytes));
   }
   MOAT_RETURN_IF_ERROR(CheckTensorByteSize(tensor));
-  return tensor;
+  result.outputs.push_back(std::move(tensor));
+  return OkStatus();
 }
 
 StatusOr<TensorSpec> DecodeTensorSpec(const rapidjson::Value& value, const std::string& where) {
@@ -158,40 +239,30 @@ StatusOr<std::vector<TensorSpec>> DecodeTensorSpecs(const rapidjson::Value& obje
 }  // namespace
 
 StatusOr<EncodedRequest> EncodeInferRequest(const InferenceRequest& request, const InferOptions& options) {
+  MOAT_RETURN_IF_ERROR(CheckSharedMemoryOptions(request, options));
   rapidjson::StringBuffer buffer;
   JsonWriter writer(buffer);
   writer.StartObject();
   if (!request.id.empty()) {
     writer.Key("id");
-    writer.String(request.id.c_str(), static_cast<rapidjson::SizeType>(request.id.size()));
+    WriteString(request.id, writer);
   }
   writer.Key("inputs");
   writer.StartArray();
+  bool binary_data_follows = false;
   for (const Tensor& input : request.inputs) {
-    MOAT_RETURN_IF_ERROR(CheckTensorByteSize(input));
-    writer.StartObject();
-    WriteInput(input, options, writer);
-    if (!options.binary_inputs) {
-      writer.Key("data");
-      MOAT_RETURN_IF_ERROR(WriteTensorDataJson(input, writer));
+    const SharedMemoryRange* shared_memory = FindRange(options.shared_memory_inputs, input.name);
+    if (shared_memory == nullptr) {
+      MOAT_RETURN_IF_ERROR(CheckTensorByteSize(input));
+      binary_data_follows = binary_data_follows || options.binary_inputs;
     }
-    writer.EndObject();
+    MOAT_RETURN_IF_ERROR(WriteInput(input, options, shared_memory, writer));
   }
   writer.EndArray();
   if (!request.requested_outputs.empty()) {
     writer.Key("outputs");
     writer.StartArray();
-    for (const std::string& name : request.requested_outputs) {
-      writer.StartObject();
-      writer.Key("name");
-      writer.String(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
-      writer.Key("parameters");
-      writer.StartObject();
-      writer.Key("binary_data");
-      writer.Bool(options.binary_outputs);
-      writer.EndObject();
-      writer.EndObject();
-    }
+    for (const std::string& name : request.requested_outputs) WriteRequestedOutput(name, options, writer);
     writer.EndArray();
   }
   writer.Key("parameters");
@@ -203,16 +274,17 @@ StatusOr<EncodedRequest> EncodeInferRequest(const InferenceRequest& request, con
 
   EncodedRequest encoded;
   encoded.body.assign(buffer.GetString(), buffer.GetSize());
-  if (options.binary_inputs && !request.inputs.empty()) {
+  if (binary_data_follows) {
     encoded.json_length = encoded.body.size();
     for (const Tensor& input : request.inputs) {
+      if (FindRange(options.shared_memory_inputs, input.name) != nullptr) continue;
       encoded.body.append(reinterpret_cast<const char*>(input.data.data()), input.data.size());
     }
   }
   return encoded;
 }
 
-StatusOr<InferenceResponse> DecodeInferResponse(std::string body, std::optional<size_t> json_length) {
+StatusOr<InferResult> DecodeInferResponse(std::string body, std::optional<size_t> json_length) {
   const size_t header_length = json_length.value_or(body.size());
   if (header_length > body.size()) {
     return InvalidArgumentError("Inference-Header-Content-Length " + std::to_string(header_length) +
@@ -222,7 +294,7 @@ StatusOr<InferenceResponse> DecodeInferResponse(std::string body, std::optional<
   MOAT_ASSIGN_OR_RETURN(
       rapidjson::Document document,
       ParseJsonObject(std::string_view(*shared_body).substr(0, header_length), "the inference response"));
-  InferenceResponse response;
+  InferResult response;
   MOAT_ASSIGN_OR_RETURN(response.model_name, GetString(document, "model_name", "response"));
   const auto version = document.FindMember("model_version");
   if (version != document.MemberEnd()) {
@@ -237,8 +309,7 @@ StatusOr<InferenceResponse> DecodeInferResponse(std::string body, std::optional<
   }
   size_t offset = header_length;
   for (rapidjson::SizeType i = 0; i < outputs->value.Size(); ++i) {
-    MOAT_ASSIGN_OR_RETURN(Tensor tensor, DecodeOutput(outputs->value[i], i, shared_body, offset));
-    response.outputs.push_back(std::move(tensor));
+    MOAT_RETURN_IF_ERROR(DecodeOutput(outputs->value[i], i, shared_body, offset, response));
   }
   if (offset != shared_body->size()) {
     return InvalidArgumentError("the inference response has " + std::to_string(shared_body->size() - offset) +
@@ -266,6 +337,41 @@ StatusOr<ModelMetadata> DecodeModelMetadata(std::string_view json) {
   MOAT_ASSIGN_OR_RETURN(metadata.inputs, DecodeTensorSpecs(document, "inputs"));
   MOAT_ASSIGN_OR_RETURN(metadata.outputs, DecodeTensorSpecs(document, "outputs"));
   return metadata;
+}
+
+std::string EncodeSharedMemoryRegister(const std::string& key, uint64_t offset, uint64_t byte_size) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartObject();
+  writer.Key("key");
+  WriteString(key, writer);
+  writer.Key("offset");
+  writer.Uint64(offset);
+  writer.Key("byte_size");
+  writer.Uint64(byte_size);
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+StatusOr<std::vector<SharedMemoryRegionStatus>> DecodeSharedMemoryStatus(std::string_view json) {
+  rapidjson::Document document;
+  document.Parse<kParseFlags>(json.data(), json.size());
+  if (document.HasParseError() || !document.IsArray()) {
+    return InvalidArgumentError("the shared memory status is not a JSON array");
+  }
+  std::vector<SharedMemoryRegionStatus> regions;
+  for (rapidjson::SizeType i = 0; i < document.Size(); ++i) {
+    const std::string where = "regions[" + std::to_string(i) + "]";
+    const rapidjson::Value& entry = document[i];
+    if (!entry.IsObject()) return FieldError(where, "is not an object");
+    SharedMemoryRegionStatus region;
+    MOAT_ASSIGN_OR_RETURN(region.name, GetString(entry, "name", where));
+    MOAT_ASSIGN_OR_RETURN(region.key, GetString(entry, "key", where));
+    MOAT_ASSIGN_OR_RETURN(region.offset, GetUint64(entry, "offset", where));
+    MOAT_ASSIGN_OR_RETURN(region.byte_size, GetUint64(entry, "byte_size", where));
+    regions.push_back(std::move(region));
+  }
+  return regions;
 }
 
 std::string ErrorMessageFromBody(std::string_view body) {

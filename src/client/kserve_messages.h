@@ -8,18 +8,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "client/client_types.h"
 #include "common/status.h"
 #include "core/inference.h"
 
 namespace moat::client {
-
-struct InferOptions {
-  // Send input tensors as binary data after the JSON (else as JSON "data").
-  bool binary_inputs = true;
-  // Ask the server to return outputs as binary data (else as JSON "data").
-  bool binary_outputs = true;
-};
 
 struct EncodedRequest {
   std::string body;
@@ -28,15 +23,29 @@ struct EncodedRequest {
 };
 
 // Encodes an infer request body. The model name and version belong in the
-// URL and are not encoded. Errors: INVALID_ARGUMENT naming the tensor for a
-// byte size that does not fit the shape, or a value JSON cannot carry.
+// URL and are not encoded. Inputs and outputs named in the options' shared
+// memory maps carry shared_memory_region, shared_memory_offset and
+// shared_memory_byte_size parameters instead of data. Errors:
+// INVALID_ARGUMENT naming the tensor for a byte size that does not fit the
+// shape, a value JSON cannot carry, or shared memory options that do not
+// match the request (see CheckSharedMemoryOptions).
 StatusOr<EncodedRequest> EncodeInferRequest(const InferenceRequest& request, const InferOptions& options);
 
 // Decodes an infer response body. `json_length` is the response's
 // Inference-Header-Content-Length, absent when the body is JSON only. Binary
-// output tensors point into the body, which their `owner` keeps alive.
-// Errors: INVALID_ARGUMENT naming the field or tensor that is malformed.
-StatusOr<InferenceResponse> DecodeInferResponse(std::string body, std::optional<size_t> json_length);
+// output tensors point into the body, which their `owner` keeps alive. An
+// output whose parameters name a shared_memory_region goes to
+// shared_memory_outputs with offset 0 (the response does not carry the
+// offset; see ResolveSharedMemoryOutputs). Errors: INVALID_ARGUMENT naming
+// the field or tensor that is malformed.
+StatusOr<InferResult> DecodeInferResponse(std::string body, std::optional<size_t> json_length);
+
+// Returns the body of a system shared memory register request.
+std::string EncodeSharedMemoryRegister(const std::string& key, uint64_t offset, uint64_t byte_size);
+
+// Decodes a system shared memory status response, a JSON array of regions.
+// Errors: INVALID_ARGUMENT naming the field that is malformed.
+StatusOr<std::vector<SharedMemoryRegionStatus>> DecodeSharedMemoryStatus(std::string_view json);
 
 // Decodes a model metadata response. Errors: INVALID_ARGUMENT naming the field.
 StatusOr<ModelMetadata> DecodeModelMetadata(std::string_view json);

@@ -1,4 +1,4 @@
-// Parsing of the server URL that `moat infer` and the client library take.
+// Parsing of the server URLs that `moat infer` and the client library take.
 #pragma once
 
 #include <cstdint>
@@ -26,5 +26,10 @@ struct ServerAddress {
 // the client has no TLS yet), a missing or invalid port, user information,
 // a path, a query or a fragment.
 StatusOr<ServerAddress> ParseServerUrl(std::string_view url);
+
+// Parses a gRPC server address, "HOST:PORT" or "grpc://HOST:PORT", with HOST
+// as for ParseServerUrl. Errors: INVALID_ARGUMENT naming the address for
+// another scheme, a host name, a missing or invalid port or a path.
+StatusOr<ServerAddress> ParseGrpcTarget(std::string_view target);
 
 }  // namespace moat::client

@@ -1,9 +1,11 @@
 #include "client/kserve_messages.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "client/half_float.h"
 #include "client/tensor_json.h"
@@ -11,7 +13,7 @@
 namespace moat::client {
 namespace {
 
-StatusOr<InferenceResponse> DecodeWithBinary(const std::string& json, const std::string& binary) {
+StatusOr<InferResult> DecodeWithBinary(const std::string& json, const std::string& binary) {
   return DecodeInferResponse(json + binary, json.size());
 }
 
@@ -19,7 +21,7 @@ TEST(InferResponse, LeftoverBinary) {
   const std::string json = R"({"model_name":"m","outputs":[{"name":"y","datatype":"UINT8","shape":[2],)"
                            R"("parameters":{"binary_data_size":2}}]})";
   EXPECT_TRUE(DecodeWithBinary(json, "ab").ok());
-  StatusOr<InferenceResponse> response = DecodeWithBinary(json, "abc");
+  StatusOr<InferResult> response = DecodeWithBinary(json, "abc");
   ASSERT_FALSE(response.ok());
   EXPECT_NE(response.status().message().find("1 bytes of binary data that no output claims"),
             std::string::npos)
@@ -29,7 +31,7 @@ TEST(InferResponse, LeftoverBinary) {
 TEST(InferResponse, BinarySizeBeyondBody) {
   const std::string json = R"({"model_name":"m","outputs":[{"name":"y","datatype":"UINT8","shape":[4],)"
                            R"("parameters":{"binary_data_size":4}}]})";
-  StatusOr<InferenceResponse> response = DecodeWithBinary(json, "ab");
+  StatusOr<InferResult> response = DecodeWithBinary(json, "ab");
   ASSERT_FALSE(response.ok());
   EXPECT_NE(response.status().message().find("output 'y'"), std::string::npos) << response.status().message();
 }
@@ -37,13 +39,13 @@ TEST(InferResponse, BinarySizeBeyondBody) {
 TEST(InferResponse, BinarySizeMismatchesShape) {
   const std::string json = R"({"model_name":"m","outputs":[{"name":"y","datatype":"FP32","shape":[2],)"
                            R"("parameters":{"binary_data_size":4}}]})";
-  StatusOr<InferenceResponse> response = DecodeWithBinary(json, "abcd");
+  StatusOr<InferResult> response = DecodeWithBinary(json, "abcd");
   ASSERT_FALSE(response.ok());
   EXPECT_NE(response.status().message().find("tensor 'y'"), std::string::npos) << response.status().message();
 }
 
 TEST(InferResponse, MalformedJson) {
-  StatusOr<InferenceResponse> response = DecodeInferResponse(R"({"model_name":)", std::nullopt);
+  StatusOr<InferResult> response = DecodeInferResponse(R"({"model_name":)", std::nullopt);
   ASSERT_FALSE(response.ok());
   EXPECT_NE(response.status().message().find("not valid JSON"), std::string::npos)
       << response.status().message();
@@ -69,7 +71,7 @@ TEST(InferResponse, JsonDataErrors) {
   };
   for (const Case& c : cases) {
     const std::string json = std::string(R"({"model_name":"m","outputs":[)") + c.output + "]}";
-    StatusOr<InferenceResponse> response = DecodeInferResponse(json, std::nullopt);
+    StatusOr<InferResult> response = DecodeInferResponse(json, std::nullopt);
     ASSERT_FALSE(response.ok()) << c.output;
     EXPECT_NE(response.status().message().find(c.message), std::string::npos)
         << c.output << ": " << response.status().message();
@@ -79,7 +81,7 @@ TEST(InferResponse, JsonDataErrors) {
 TEST(InferResponse, NestedJsonData) {
   const std::string json =
       R"({"model_name":"m","outputs":[{"name":"y","datatype":"INT8","shape":[2,2],"data":[[1,-2],[3,-4]]}]})";
-  StatusOr<InferenceResponse> response = DecodeInferResponse(json, std::nullopt);
+  StatusOr<InferResult> response = DecodeInferResponse(json, std::nullopt);
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   const std::vector<uint8_t> bytes(response->outputs[0].data.begin(), response->outputs[0].data.end());
   EXPECT_EQ(bytes, (std::vector<uint8_t>{1, 0xfe, 3, 0xfc}));
@@ -107,6 +109,105 @@ TEST(InferRequest, ShapeMismatch) {
   StatusOr<EncodedRequest> encoded = EncodeInferRequest(request, {});
   ASSERT_FALSE(encoded.ok());
   EXPECT_NE(encoded.status().message().find("INPUT0"), std::string::npos) << encoded.status().message();
+}
+
+TEST(InferRequest, SharedMemoryAndBinaryInputs) {
+  // INPUT0 travels in shared memory, INPUT1 as binary data after the JSON.
+  InferenceRequest request;
+  request.inputs.push_back(MakeOwnedTensor("INPUT0", DataType::kFp32, {1, 2}, ""));
+  request.inputs.push_back(MakeOwnedTensor("INPUT1", DataType::kFp32, {1, 2}, std::string(8, 'b')));
+  request.requested_outputs = {"OUTPUT0", "OUTPUT1"};
+  InferOptions options;
+  options.shared_memory_inputs["INPUT0"] = {"region", 0, 8};
+  options.shared_memory_outputs["OUTPUT1"] = {"region", 64, 8};
+  StatusOr<EncodedRequest> encoded = EncodeInferRequest(request, options);
+  ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+  ASSERT_TRUE(encoded->json_length.has_value());
+  EXPECT_EQ(encoded->body.substr(*encoded->json_length), std::string(8, 'b'));
+
+  rapidjson::Document json;
+  json.Parse(encoded->body.data(), *encoded->json_length);
+  ASSERT_FALSE(json.HasParseError());
+  EXPECT_STREQ(json["inputs"][0]["parameters"]["shared_memory_region"].GetString(), "region");
+  EXPECT_EQ(json["inputs"][1]["parameters"]["binary_data_size"].GetUint64(), 8u);
+  EXPECT_TRUE(json["outputs"][0]["parameters"]["binary_data"].GetBool());
+  EXPECT_EQ(json["outputs"][1]["parameters"]["shared_memory_offset"].GetUint64(), 64u);
+}
+
+TEST(InferRequest, SharedMemoryInputUnknown) {
+  InferenceRequest request;
+  request.inputs.push_back(MakeOwnedTensor("INPUT0", DataType::kFp32, {1}, std::string(4, 'a')));
+  InferOptions options;
+  options.shared_memory_inputs["INPUT7"] = {"region", 0, 4};
+  StatusOr<EncodedRequest> encoded = EncodeInferRequest(request, options);
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_EQ(encoded.status().message(), "shared memory input 'INPUT7' is not an input of the request");
+  options.shared_memory_inputs = {{"INPUT0", {"", 0, 4}}};
+  encoded = EncodeInferRequest(request, options);
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_EQ(encoded.status().message(), "shared memory input 'INPUT0' names no region");
+}
+
+TEST(InferResponse, SharedMemoryOutput) {
+  const std::string json =
+      R"({"model_name":"m","outputs":[{"name":"a","datatype":"INT32","shape":[2],)"
+      R"("parameters":{"shared_memory_region":"r","shared_memory_byte_size":8}},)"
+      R"({"name":"b","datatype":"UINT8","shape":[3],"parameters":{"binary_data_size":3}}]})";
+  StatusOr<InferResult> response = DecodeWithBinary(json, "xyz");
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  ASSERT_EQ(response->outputs.size(), 1u);
+  EXPECT_EQ(response->outputs[0].name, "b");
+  ASSERT_EQ(response->shared_memory_outputs.size(), 1u);
+  EXPECT_EQ(response->shared_memory_outputs[0].name, "a");
+  EXPECT_EQ(response->shared_memory_outputs[0].datatype, DataType::kInt32);
+  EXPECT_EQ(response->shared_memory_outputs[0].region, "r");
+  EXPECT_EQ(response->shared_memory_outputs[0].byte_size, 8u);
+
+  response =
+      DecodeInferResponse(R"({"model_name":"m","outputs":[{"name":"a","datatype":"INT32","shape":[2],)"
+                          R"("parameters":{"shared_memory_region":"r","shared_memory_byte_size":-8}}]})",
+                          std::nullopt);
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(
+      response.status().message().find("shared_memory_byte_size is missing or not a non-negative integer"),
+      std::string::npos)
+      << response.status().message();
+}
+
+TEST(SharedMemoryStatus, Decode) {
+  StatusOr<std::vector<SharedMemoryRegionStatus>> regions = DecodeSharedMemoryStatus(
+      R"([{"name":"a","key":"/a","offset":0,"byte_size":10},{"name":"b","key":"/b","offset":4,"byte_size":6}])");
+  ASSERT_TRUE(regions.ok()) << regions.status().ToString();
+  ASSERT_EQ(regions->size(), 2u);
+  EXPECT_EQ((*regions)[1].name, "b");
+  EXPECT_EQ((*regions)[1].key, "/b");
+  EXPECT_EQ((*regions)[1].offset, 4u);
+  EXPECT_EQ((*regions)[1].byte_size, 6u);
+
+  EXPECT_FALSE(DecodeSharedMemoryStatus(R"({"name":"a"})").ok());
+  regions = DecodeSharedMemoryStatus(R"([{"name":"a","key":"/a","offset":0}])");
+  ASSERT_FALSE(regions.ok());
+  EXPECT_NE(regions.status().message().find("regions[0].byte_size"), std::string::npos)
+      << regions.status().message();
+}
+
+TEST(SharedMemoryOutputs, TensorView) {
+  std::vector<uint8_t> region(32, 0);
+  SharedMemoryOutput output{"OUTPUT0", DataType::kFp32, {2, 2}, "r", 8, 16};
+  StatusOr<Tensor> tensor = TensorFromSharedMemory(output, region);
+  ASSERT_TRUE(tensor.ok()) << tensor.status().ToString();
+  EXPECT_EQ(tensor->data.data(), region.data() + 8);
+  EXPECT_EQ(tensor->data.size(), 16u);
+
+  output.offset = 24;
+  tensor = TensorFromSharedMemory(output, region);
+  ASSERT_FALSE(tensor.ok());
+  EXPECT_NE(tensor.status().message().find("pass the end of the 32-byte region 'r'"), std::string::npos)
+      << tensor.status().message();
+
+  output.offset = 0;
+  output.byte_size = 12;
+  EXPECT_FALSE(TensorFromSharedMemory(output, region).ok());
 }
 
 TEST(ErrorText, FromBody) {

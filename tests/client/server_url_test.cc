@@ -66,5 +66,48 @@ TEST(ServerUrl, Rejected) {
   }
 }
 
+TEST(GrpcTarget, Accepted) {
+  struct Case {
+    const char* target;
+    const char* host;
+    uint16_t port;
+  };
+  const Case cases[] = {
+      {"127.0.0.1:8001", "127.0.0.1", 8001},  {"grpc://127.0.0.1:8001", "127.0.0.1", 8001},
+      {"GRPC://localhost:1", "127.0.0.1", 1}, {"[::1]:8001", "::1", 8001},
+      {"grpc://[::1]:8001/", "::1", 8001},
+  };
+  for (const Case& c : cases) {
+    StatusOr<ServerAddress> address = ParseGrpcTarget(c.target);
+    ASSERT_TRUE(address.ok()) << c.target << ": " << address.status().ToString();
+    EXPECT_EQ(address->host, c.host) << c.target;
+    EXPECT_EQ(address->port, c.port) << c.target;
+  }
+}
+
+TEST(GrpcTarget, Rejected) {
+  struct Case {
+    const char* target;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"http://127.0.0.1:8001", "unsupported scheme 'http'"},
+      {"127.0.0.1", "the port is missing"},
+      {"example.com:8001", "host 'example.com' is not an IP address"},
+      {"grpc://127.0.0.1:8001/inference", "a path, query or fragment is not allowed"},
+      {"127.0.0.1:0", "port 0 is outside 1..65535"},
+      {"", "the host is missing"},
+  };
+  for (const Case& c : cases) {
+    StatusOr<ServerAddress> address = ParseGrpcTarget(c.target);
+    ASSERT_FALSE(address.ok()) << c.target;
+    EXPECT_EQ(address.status().code(), StatusCode::kInvalidArgument) << c.target;
+    EXPECT_NE(address.status().message().find(c.message), std::string::npos)
+        << c.target << ": " << address.status().message();
+    EXPECT_NE(address.status().message().find("expected HOST:PORT or grpc://HOST:PORT"), std::string::npos)
+        << address.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace moat::client
