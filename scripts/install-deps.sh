@@ -12,7 +12,8 @@ mkdir -p "$deps"
 apt_packages=(
   cmake ninja-build g++ make pkg-config
   libboost-dev libssl-dev rapidjson-dev libspdlog-dev libfmt-dev libcli11-dev
-  libpng-dev
+  libpng-dev zlib1g-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
   strace iproute2 util-linux
 )

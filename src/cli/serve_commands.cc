@@ -2,17 +2,22 @@
 #include <signal.h>
 
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "common/file.h"
+#include "grpc/grpc_server.h"
 #include "repository/model_service.h"
 #include "runtime/onnx_runtime.h"
 #include "server/http_server.h"
+#include "shm/shared_memory.h"
 
 namespace moat::cli {
 
@@ -24,37 +29,47 @@ struct ServeFlags {
   std::string listen = "127.0.0.1:8000";
   std::string audit_log = "moat-audit.log";
   std::string port_file;
+  std::string grpc_listen;  // empty: no gRPC front end
+  std::string grpc_port_file;
   int intra_op_threads = 0;
   int workers = 1;
   int io_threads = 1;
   size_t max_body_bytes = size_t{64} << 20;
+  size_t max_header_bytes = size_t{16} << 10;
+  size_t max_body_chunks = 100000;
+  size_t max_connections = 1024;
+  int64_t idle_timeout_ms = 60000;
+  int64_t request_timeout_ms = 30000;
   bool audit_no_sync = false;
   bool intra_op_spinning = false;
+  bool allow_shared_memory = false;
+  bool allow_model_control = false;
 };
 
-// Splits "HOST:PORT" or "[IPV6]:PORT".
-StatusOr<std::pair<std::string, uint16_t>> ParseListen(const std::string& text) {
+// Splits "HOST:PORT" or "[IPV6]:PORT"; `flag` names the option in errors.
+StatusOr<std::pair<std::string, uint16_t>> ParseListen(const std::string& text, const std::string& flag) {
   std::string host;
   std::string port;
   if (!text.empty() && text[0] == '[') {
     size_t close = text.find("]:");
     if (close == std::string::npos) {
-      return InvalidArgumentError("--listen '" + text + "': expected [IPV6]:PORT");
+      return InvalidArgumentError(flag + " '" + text + "': expected [IPV6]:PORT");
     }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
     size_t colon = text.rfind(':');
     if (colon == std::string::npos || text.find(':') != colon) {
-      return InvalidArgumentError("--listen '" + text + "': expected HOST:PORT or [IPV6]:PORT");
+      return InvalidArgumentError(flag + " '" + text + "': expected HOST:PORT or [IPV6]:PORT");
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535) {
-    return InvalidArgumentError("--listen '" + text + "': invalid host or port (port 0 lets the OS pick one)");
+  if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size() ||
+      value > 65535) {
+    return InvalidArgumentError(flag + " '" + text + "': invalid host or port (port 0 lets the OS pick one)");
   }
   return std::make_pair(host, static_cast<uint16_t>(value));
 }
@@ -74,10 +89,19 @@ int RunServe(const ServeFlags& flags) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto listen = ParseListen(flags.listen);
+  auto listen = ParseListen(flags.listen, "--listen");
   if (!listen.ok()) {
     std::cerr << "moat serve: " << listen.status().message() << "\n";
     return 2;
+  }
+  std::optional<std::pair<std::string, uint16_t>> grpc_listen;
+  if (!flags.grpc_listen.empty()) {
+    auto parsed = ParseListen(flags.grpc_listen, "--grpc-listen");
+    if (!parsed.ok()) {
+      std::cerr << "moat serve: " << parsed.status().message() << "\n";
+      return 2;
+    }
+    grpc_listen = *parsed;
   }
   runtime::OnnxRuntimeOptions runtime_options;
   runtime_options.intra_op_threads = flags.intra_op_threads;
@@ -92,6 +116,7 @@ int RunServe(const ServeFlags& flags) {
   service_options.trust_dir = flags.trust;
   service_options.audit_log_path = flags.audit_log;
   service_options.audit_sync = !flags.audit_no_sync;
+  service_options.allow_model_control = flags.allow_model_control;
   auto service = repository::ModelService::Create(service_options);
   if (!service.ok()) {
     std::cerr << "moat serve: " << service.status().message() << "\n";
@@ -104,18 +129,42 @@ int RunServe(const ServeFlags& flags) {
   http_options.address = listen->first;
   http_options.port = listen->second;
   http_options.max_body_bytes = flags.max_body_bytes;
+  http_options.max_header_bytes = flags.max_header_bytes;
+  http_options.max_body_chunks = flags.max_body_chunks;
+  http_options.max_connections = flags.max_connections;
+  http_options.idle_timeout = std::chrono::milliseconds(flags.idle_timeout_ms);
+  http_options.request_timeout = std::chrono::milliseconds(flags.request_timeout_ms);
   http_options.io_threads = flags.io_threads;
   http_options.worker_threads = flags.workers;
-  server::HttpServer http(**service, http_options);
+  shm::SharedMemoryManager shared_memory(flags.allow_shared_memory);
+  server::HttpServer http(**service, shared_memory, http_options);
   if (Status status = http.Start(); !status.ok()) {
     std::cerr << "moat serve: " << status.message() << "\n";
     return 1;
   }
   spdlog::info("thread plan: {} inference workers x {} ONNX Runtime {} intra-op threads, {} I/O threads",
                flags.workers, runtime::OnnxIntraOpThreads(), runtime::OnnxRuntimeVersion(), flags.io_threads);
-  if (!flags.port_file.empty()) {
-    if (Status status = WriteFileAtomic(flags.port_file, std::to_string(http.port()) + "\n"); !status.ok()) {
+  std::unique_ptr<grpc_server::GrpcServer> grpc;
+  if (grpc_listen) {
+    grpc_server::GrpcServerOptions grpc_options;
+    grpc_options.address = grpc_listen->first;
+    grpc_options.port = grpc_listen->second;
+    grpc_options.max_message_bytes = flags.max_body_bytes;
+    grpc = std::make_unique<grpc_server::GrpcServer>(**service, shared_memory, grpc_options);
+    if (Status status = grpc->Start(); !status.ok()) {
       std::cerr << "moat serve: " << status.message() << "\n";
+      http.Stop();
+      return 1;
+    }
+    spdlog::info("gRPC listening on {}:{}", grpc_listen->first, grpc->port());
+  }
+  const std::pair<const std::string*, uint16_t> port_files[] = {
+      {&flags.port_file, http.port()}, {&flags.grpc_port_file, grpc ? grpc->port() : uint16_t{0}}};
+  for (const auto& [path, port] : port_files) {
+    if (path->empty()) continue;
+    if (Status status = WriteFileAtomic(*path, std::to_string(port) + "\n"); !status.ok()) {
+      std::cerr << "moat serve: " << status.message() << "\n";
+      if (grpc) grpc->Stop();
       http.Stop();
       return 1;
     }
@@ -123,6 +172,7 @@ int RunServe(const ServeFlags& flags) {
 
   int signal_number = WaitForStopSignal(signals);
   spdlog::info("received signal {}, stopping", signal_number);
+  if (grpc) grpc->Stop();
   http.Stop();
   return 0;
 }
@@ -131,30 +181,75 @@ int RunServe(const ServeFlags& flags) {
 
 void AddServeCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<ServeFlags>();
-  CLI::App* serve = app.add_subcommand("serve", "Verify every bundle of a repository and serve KServe v2 over HTTP");
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Verify every bundle of a repository and serve KServe v2 over HTTP and gRPC");
   serve->add_option("--repository", flags->repository, "Model repository: <root>/<model>/<version>/ bundles")
       ->required();
   serve->add_option("--trust", flags->trust, "Folder of trusted publisher public keys (*.pem)")->required();
-  serve->add_option("--listen", flags->listen, "Address to listen on, HOST:PORT or [IPV6]:PORT; port 0 picks one")
+  serve
+      ->add_option("--listen", flags->listen,
+                   "Address to listen on, HOST:PORT or [IPV6]:PORT; port 0 picks one")
       ->capture_default_str();
   serve->add_option("--audit-log", flags->audit_log, "Audit log file, created with mode 0600 if missing")
       ->capture_default_str();
-  serve->add_option("--port-file", flags->port_file, "Write the bound port to this file once listening");
-  serve->add_option("--intra-op-threads", flags->intra_op_threads,
-                    "ONNX Runtime threads shared by all models; 0 means one per usable core")
+  serve->add_option("--port-file", flags->port_file, "Write the bound HTTP port to this file once listening");
+  serve->add_option("--grpc-listen", flags->grpc_listen,
+                    "Also serve KServe v2 gRPC on HOST:PORT or [IPV6]:PORT; port 0 picks one (default: off)");
+  serve
+      ->add_option("--grpc-port-file", flags->grpc_port_file,
+                   "Write the bound gRPC port to this file once listening")
+      ->needs("--grpc-listen");
+  serve
+      ->add_option("--intra-op-threads", flags->intra_op_threads,
+                   "ONNX Runtime threads shared by all models; 0 means one per usable core")
       ->capture_default_str();
   serve->add_flag("--intra-op-spinning", flags->intra_op_spinning,
                   "Let idle ONNX Runtime threads spin for work (lower latency on an otherwise idle machine, "
                   "but they compete with request handling for cores)");
-  serve->add_option("--workers", flags->workers,
-                    "Requests run at once; with the default 1, workers x intra-op threads stays within the cores")
+  serve
+      ->add_option(
+          "--workers", flags->workers,
+          "Requests run at once; with the default 1, workers x intra-op threads stays within the cores")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   serve->add_option("--io-threads", flags->io_threads, "Threads that read and write sockets")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  serve->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body accepted, in bytes")
-      ->capture_default_str();
+  serve
+      ->add_option("--max-body-bytes", flags->max_body_bytes,
+                   "Largest request body accepted, in bytes, both as received and after decompression")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--max-header-bytes", flags->max_header_bytes,
+                   "Largest request header (request line and fields) accepted, in bytes; larger ones get 431")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{0xFFFFFFFF}));
+  serve
+      ->add_option("--max-body-chunks", flags->max_body_chunks,
+                   "Most chunks accepted in one chunked request body; more get 413")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--max-connections", flags->max_connections,
+                   "Most open HTTP connections; further ones get 503 and are closed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--idle-timeout-ms", flags->idle_timeout_ms,
+                   "Milliseconds an open connection may wait for its next request before it is closed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--request-timeout-ms", flags->request_timeout_ms,
+                   "Milliseconds allowed to receive one request (header and body), and again to send its "
+                   "response; a slower client is disconnected")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve->add_flag("--allow-shared-memory", flags->allow_shared_memory,
+                  "Let clients register POSIX shared memory regions and pass tensors through them");
+  serve->add_flag("--allow-model-control", flags->allow_model_control,
+                  "Let clients load and unload models through the repository endpoints");
   serve->add_flag("--audit-no-sync", flags->audit_no_sync,
                   "Do not fdatasync each audit record (faster; a crash can lose the last records)");
   serve->callback([flags, &exit_code] { exit_code = RunServe(*flags); });
