@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test bench fuzz clean
+.PHONY: all deps build demo test bench bench-protocols fuzz clean
 
 all: build
 
@@ -26,6 +26,11 @@ test: build
 # Median detector latency, in-process ONNX Runtime against HTTP (docs/benchmarks.md).
 bench: build
 	ORT_DISABLE_TELEMETRY=1 $(BUILD)/bench/detector_latency --benchmark_repetitions=10 \
+	  --benchmark_report_aggregates_only=true
+
+# Median and p99 latency of one small request over every transport (docs/benchmarks.md).
+bench-protocols: build
+	ORT_DISABLE_TELEMETRY=1 $(BUILD)/bench/protocol_latency --benchmark_repetitions=3 \
 	  --benchmark_report_aggregates_only=true
 
 # Coverage-guided fuzzing with libFuzzer (clang), FUZZ_SECONDS per target.

@@ -73,9 +73,10 @@ step "Signing the bundle (moat sign)"
 step "Verifying the bundle against the trusted keys (moat verify)"
 "$moat" verify repository/ocr-det/1 --trust trust
 
-step "Starting the server on 127.0.0.1 with an OS-picked port (moat serve, log in $work/server.log)"
-"$moat" serve --repository repository --trust trust --listen 127.0.0.1:0 \
-  --audit-log audit.log --port-file server.port >server.log 2>&1 &
+step "Starting the server on 127.0.0.1 with OS-picked HTTP and gRPC ports (moat serve, log in $work/server.log)"
+"$moat" serve --repository repository --trust trust --listen 127.0.0.1:0 --port-file server.port \
+  --grpc-listen 127.0.0.1:0 --grpc-port-file grpc.port --allow-shared-memory \
+  --audit-log audit.log >server.log 2>&1 &
 server_pid=$!
 port=""
 for ((tenth = 0; tenth < ready_timeout * 10; tenth++)); do
@@ -94,8 +95,12 @@ if [ -z "$port" ] || ! http_ready "$port"; then
 fi
 echo "server ready at http://127.0.0.1:$port"
 
-step "Detecting text in $(basename "$page") (moat infer)"
+step "Detecting text in $(basename "$page") over HTTP (moat infer)"
 "$moat" infer --url "http://127.0.0.1:$port" --model ocr-det --image "$page"
+
+grpc_port=$(tr -d '[:space:]' <grpc.port)
+step "The same over gRPC, with the tensors in POSIX shared memory (moat infer --protocol grpc --shared-memory)"
+"$moat" infer --protocol grpc --url "127.0.0.1:$grpc_port" --shared-memory --model ocr-det --image "$page"
 
 step "Stopping the server and verifying its audit log (moat audit verify)"
 stop_server

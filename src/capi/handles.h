@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/request_id.h"
 #include "core/inference.h"
 #include "repository/model_service.h"
 
@@ -28,8 +29,7 @@ struct moat_runtime {
   std::unique_ptr<moat::repository::ModelService> service;
   // Request ids for requests without one: "<16 hex digits>-<counter>", the
   // prefix drawn at random when the runtime opens.
-  std::string request_id_prefix;
-  std::atomic<uint64_t> request_counter{0};
+  moat::RequestIdGenerator request_ids;
 };
 
 // Inputs hold no owner: their data spans point at the caller's memory.

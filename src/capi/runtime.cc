@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <memory>
-#include <random>
 #include <string>
 
 #include "error.h"
@@ -47,17 +46,6 @@ moat::Status InitThreads(const moat_options& options) {
       "value");
 }
 
-std::string RandomRequestIdPrefix() {
-  std::random_device device;
-  uint64_t prefix = (static_cast<uint64_t>(device()) << 32) | device();
-  return fmt::format("{:016x}", prefix);
-}
-
-std::string NextRequestId(moat_runtime& runtime) {
-  uint64_t number = runtime.request_counter.fetch_add(1, std::memory_order_relaxed) + 1;
-  return runtime.request_id_prefix + "-" + std::to_string(number);
-}
-
 }  // namespace
 
 extern "C" {
@@ -93,7 +81,6 @@ moat_error* moat_runtime_open(int abi_version, const moat_options* options, moat
     if (!service.ok()) return ToError(service.status());
     auto runtime = std::make_unique<moat_runtime>();
     runtime->service = std::move(service).value();
-    runtime->request_id_prefix = RandomRequestIdPrefix();
     *out = runtime.release();
     return nullptr;
   });
@@ -109,7 +96,7 @@ moat_error* moat_runtime_infer(moat_runtime* runtime, const moat_request* reques
     if (out == nullptr) return NullArgument(function, "out");
 
     moat::RequestContext context;
-    context.request_id = request->request.id.empty() ? NextRequestId(*runtime) : request->request.id;
+    context.request_id = request->request.id.empty() ? runtime->request_ids.Next() : request->request.id;
     context.protocol = "c-api";
     context.peer = "pid " + std::to_string(::getpid());
     auto result = runtime->service->Infer(request->request, context);

@@ -10,7 +10,7 @@
 #include "core/inference.h"
 #include "grpc/call_log.h"
 #include "inference.grpc.pb.h"
-#include "server/request_id.h"
+#include "common/request_id.h"
 #include "shm/shared_memory.h"
 
 namespace moat::grpc_server {
@@ -71,7 +71,7 @@ class InferenceRpcService final : public inference::GRPCInferenceService::Servic
 
   InferenceService& service_;
   shm::SharedMemoryManager& shared_memory_;
-  server::RequestIdGenerator ids_;
+  RequestIdGenerator ids_;
 };
 
 }  // namespace moat::grpc_server

@@ -11,7 +11,7 @@
 
 #include "common/status.h"
 #include "core/inference.h"
-#include "server/request_id.h"
+#include "common/request_id.h"
 #include "server/route.h"
 #include "shm/shared_memory.h"
 

@@ -1,10 +1,10 @@
-#include "server/request_id.h"
+#include "common/request_id.h"
 
 #include <fmt/format.h>
 
 #include <random>
 
-namespace moat::server {
+namespace moat {
 
 RequestIdGenerator::RequestIdGenerator() {
   std::random_device device;
@@ -16,4 +16,4 @@ std::string RequestIdGenerator::Next() {
   return fmt::format("{}-{}", prefix_, counter_.fetch_add(1, std::memory_order_relaxed) + 1);
 }
 
-}  // namespace moat::server
+}  // namespace moat

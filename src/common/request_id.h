@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-namespace moat::server {
+namespace moat {
 
 // Generates ids of the form "<16 hex digits>-<counter>": a random 64-bit
 // prefix drawn once per generator, then a counter. Ids from one generator
@@ -21,4 +21,4 @@ class RequestIdGenerator {
   std::atomic<uint64_t> counter_{0};
 };
 
-}  // namespace moat::server
+}  // namespace moat
