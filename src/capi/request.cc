@@ -18,10 +18,8 @@ using moat::capi::ToError;
 moat::StatusOr<moat::DataType> ParseInputDataType(const char* datatype, const std::string& input) {
   std::optional<moat::DataType> parsed = moat::ParseDataType(datatype);
   if (parsed) return *parsed;
-  return moat::InvalidArgumentError(
-      "datatype '" + std::string(datatype) + "' of input '" + input +
-      "' is not a KServe datatype; use one of BOOL, UINT8, UINT16, UINT32, UINT64, "
-      "INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES");
+  return moat::InvalidArgumentError("datatype '" + std::string(datatype) + "' of input '" + input +
+                                    "' is not a KServe datatype; use one of " + moat::DataTypeNameList());
 }
 
 // Builds a tensor that borrows `data`; the caller keeps it alive.

@@ -9,7 +9,7 @@ struct StatusMapping {
   int grpc_status;
 };
 
-// Codes missing here answer 500 over HTTP and INTERNAL over gRPC.
+// Codes missing here map to 500 over HTTP and INTERNAL over gRPC.
 constexpr StatusMapping kStatusMappings[] = {
     {StatusCode::kOk, 200, 0},
     {StatusCode::kCancelled, 499, 1},

@@ -26,7 +26,8 @@ std::string InputName(const ModelInferRequest::InferInputTensor& input) {
 StatusOr<DataType> ParseInputDataType(const ModelInferRequest::InferInputTensor& input) {
   std::optional<DataType> datatype = ParseDataType(input.datatype());
   if (!datatype) {
-    return InvalidArgumentError(InputName(input) + ": unknown datatype " + Quote(input.datatype()));
+    return InvalidArgumentError(InputName(input) + ": unknown datatype " + Quote(input.datatype()) +
+                                "; use one of " + DataTypeNameList());
   }
   return *datatype;
 }

@@ -76,7 +76,11 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
   moat::ServerMetadata metadata = service_.GetServerMetadata();
   response->set_name(metadata.name);
   response->set_version(metadata.version);
-  for (const std::string& extension : metadata.extensions) response->add_extensions(extension);
+  for (const std::string& extension : metadata.extensions) {
+    // Clients probe this list, so an extension that is turned off is not in it.
+    if (extension == "system_shared_memory" && !shared_memory_.enabled()) continue;
+    response->add_extensions(extension);
+  }
   return log.Finish(OkStatus());
 }
 

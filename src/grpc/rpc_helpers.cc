@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/crypto.h"
 #include "common/status_mapping.h"
 #include "common/utf8.h"
 #include "core/model_version.h"
@@ -9,23 +10,15 @@
 namespace moat::grpc_server {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Decodes %XX escapes; a '%' that does not start a valid escape stays as is.
 std::string PercentDecode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size()) {
-      int high = HexValue(text[i + 1]);
-      int low = HexValue(text[i + 2]);
-      if (high >= 0 && low >= 0) {
-        out.push_back(static_cast<char>(high * 16 + low));
+      StatusOr<std::string> byte = HexDecode(text.substr(i + 1, 2));
+      if (byte.ok()) {
+        out += *byte;
         i += 2;
         continue;
       }

@@ -1,26 +1,10 @@
 #include "server/extension_json.h"
 
 #include "server/json.h"
+#include "server/tensor_spec_json.h"
 
 namespace moat::server {
 namespace {
-
-void WriteConfigTensors(JsonWriter& writer, const std::vector<TensorSpec>& specs) {
-  writer.StartArray();
-  for (const TensorSpec& spec : specs) {
-    writer.StartObject();
-    writer.Key("name");
-    WriteJsonString(writer, spec.name);
-    writer.Key("data_type");
-    WriteJsonString(writer, ConfigDataTypeName(spec.datatype));
-    writer.Key("dims");
-    writer.StartArray();
-    for (int64_t dim : spec.shape) writer.Int64(dim);
-    writer.EndArray();
-    writer.EndObject();
-  }
-  writer.EndArray();
-}
 
 void WriteDuration(JsonWriter& writer, std::string_view key, const DurationStatistic& statistic) {
   writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
@@ -34,10 +18,8 @@ void WriteDuration(JsonWriter& writer, std::string_view key, const DurationStati
 
 void WriteStatistics(JsonWriter& writer, const ModelStatistics& statistics) {
   writer.StartObject();
-  writer.Key("name");
-  WriteJsonString(writer, statistics.name);
-  writer.Key("version");
-  WriteJsonString(writer, std::to_string(statistics.version));
+  WriteStringMember(writer, "name", statistics.name);
+  WriteStringMember(writer, "version", std::to_string(statistics.version));
   writer.Key("last_inference");
   writer.Uint64(statistics.last_inference_ms);
   writer.Key("inference_count");
@@ -64,82 +46,65 @@ void WriteStatistics(JsonWriter& writer, const ModelStatistics& statistics) {
 }  // namespace
 
 std::string RepositoryIndexJson(const std::vector<ModelIndexEntry>& index) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartArray();
-  for (const ModelIndexEntry& entry : index) {
-    writer.StartObject();
-    writer.Key("name");
-    WriteJsonString(writer, entry.name);
-    writer.Key("version");
-    WriteJsonString(writer, entry.version);
-    writer.Key("state");
-    WriteJsonString(writer, entry.state);
-    writer.Key("reason");
-    WriteJsonString(writer, entry.reason);
-    writer.EndObject();
-  }
-  writer.EndArray();
-  return FinishJson(buffer);
-}
-
-std::string ConfigDataTypeName(DataType datatype) {
-  if (datatype == DataType::kBytes) return "TYPE_STRING";
-  return "TYPE_" + std::string(DataTypeName(datatype));
+  return JsonText([&](JsonWriter& writer) {
+    writer.StartArray();
+    for (const ModelIndexEntry& entry : index) {
+      writer.StartObject();
+      WriteStringMember(writer, "name", entry.name);
+      WriteStringMember(writer, "version", entry.version);
+      WriteStringMember(writer, "state", entry.state);
+      WriteStringMember(writer, "reason", entry.reason);
+      writer.EndObject();
+    }
+    writer.EndArray();
+  });
 }
 
 std::string ModelConfigJson(const ModelMetadata& metadata) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  writer.Key("name");
-  WriteJsonString(writer, metadata.name);
-  writer.Key("platform");
-  WriteJsonString(writer, metadata.platform);
-  // Triton names the backend apart from the platform: "onnxruntime" runs
-  // the "onnxruntime_onnx" platform.
-  writer.Key("backend");
-  WriteJsonString(writer, metadata.platform == "onnxruntime_onnx" ? "onnxruntime" : metadata.platform);
-  writer.Key("max_batch_size");
-  writer.Int(0);
-  writer.Key("input");
-  WriteConfigTensors(writer, metadata.inputs);
-  writer.Key("output");
-  WriteConfigTensors(writer, metadata.outputs);
-  writer.EndObject();
-  return FinishJson(buffer);
+  return JsonText([&](JsonWriter& writer) {
+    writer.StartObject();
+    WriteStringMember(writer, "name", metadata.name);
+    WriteStringMember(writer, "platform", metadata.platform);
+    // Triton names the backend apart from the platform: "onnxruntime" runs
+    // the "onnxruntime_onnx" platform.
+    WriteStringMember(writer, "backend",
+                      metadata.platform == "onnxruntime_onnx" ? "onnxruntime" : metadata.platform);
+    writer.Key("max_batch_size");
+    writer.Int(0);
+    writer.Key("input");
+    WriteTensorSpecs(writer, metadata.inputs, TensorSpecForm::kTritonConfig);
+    writer.Key("output");
+    WriteTensorSpecs(writer, metadata.outputs, TensorSpecForm::kTritonConfig);
+    writer.EndObject();
+  });
 }
 
 std::string ModelStatisticsJson(const std::vector<ModelStatistics>& statistics) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  writer.Key("model_stats");
-  writer.StartArray();
-  for (const ModelStatistics& entry : statistics) WriteStatistics(writer, entry);
-  writer.EndArray();
-  writer.EndObject();
-  return FinishJson(buffer);
+  return JsonText([&](JsonWriter& writer) {
+    writer.StartObject();
+    writer.Key("model_stats");
+    writer.StartArray();
+    for (const ModelStatistics& entry : statistics) WriteStatistics(writer, entry);
+    writer.EndArray();
+    writer.EndObject();
+  });
 }
 
 std::string SharedMemoryStatusJson(const std::vector<shm::RegionInfo>& regions) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartArray();
-  for (const shm::RegionInfo& region : regions) {
-    writer.StartObject();
-    writer.Key("name");
-    WriteJsonString(writer, region.name);
-    writer.Key("key");
-    WriteJsonString(writer, region.key);
-    writer.Key("offset");
-    writer.Uint64(region.offset);
-    writer.Key("byte_size");
-    writer.Uint64(region.byte_size);
-    writer.EndObject();
-  }
-  writer.EndArray();
-  return FinishJson(buffer);
+  return JsonText([&](JsonWriter& writer) {
+    writer.StartArray();
+    for (const shm::RegionInfo& region : regions) {
+      writer.StartObject();
+      WriteStringMember(writer, "name", region.name);
+      WriteStringMember(writer, "key", region.key);
+      writer.Key("offset");
+      writer.Uint64(region.offset);
+      writer.Key("byte_size");
+      writer.Uint64(region.byte_size);
+      writer.EndObject();
+    }
+    writer.EndArray();
+  });
 }
 
 }  // namespace moat::server

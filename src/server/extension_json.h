@@ -3,10 +3,8 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "core/datatype.h"
 #include "core/inference.h"
 #include "shm/shared_memory.h"
 
@@ -19,10 +17,6 @@ std::string RepositoryIndexJson(const std::vector<ModelIndexEntry>& index);
 // (ModelService reports "onnxruntime_onnx"), backend, max_batch_size 0 (Moat
 // does not batch) and the inputs and outputs with their full shapes as dims.
 std::string ModelConfigJson(const ModelMetadata& metadata);
-
-// The Triton name of a datatype in a model configuration ("TYPE_FP32";
-// "TYPE_STRING" for BYTES).
-std::string ConfigDataTypeName(DataType datatype);
 
 // {"model_stats": [...]} in Triton's statistics extension form.
 std::string ModelStatisticsJson(const std::vector<ModelStatistics>& statistics);

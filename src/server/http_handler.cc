@@ -27,6 +27,22 @@ std::string VersionSuffix(std::optional<int64_t> version) {
   return version ? " version " + std::to_string(*version) : "";
 }
 
+// The model and version that the path of a model endpoint names.
+struct ModelTarget {
+  std::string model;
+  std::optional<int64_t> version;  // std::nullopt selects the latest ready version
+};
+
+// Decodes the model and version segments, naming the model in `reply` as soon
+// as its name is decoded.
+StatusOr<ModelTarget> DecodeModelTarget(const std::string& model_segment,
+                                        const std::optional<std::string>& version_segment, HttpReply& reply) {
+  MOAT_ASSIGN_OR_RETURN(std::string model, DecodeModelName(model_segment));
+  reply.model = model;
+  MOAT_ASSIGN_OR_RETURN(std::optional<int64_t> version, ParseModelVersion(version_segment));
+  return ModelTarget{std::move(model), version};
+}
+
 bool IsCompressed(const HttpRequest& request) {
   if (request.body->empty() || request.content_encoding.empty()) return false;
   StatusOr<ContentCoding> coding = ParseContentEncoding(request.content_encoding);
@@ -170,34 +186,32 @@ HttpReply HttpHandler::HandleServerMetadata(HttpReply reply) {
   return JsonReply(std::move(reply), ServerMetadataJson(metadata));
 }
 
+StatusOr<ModelMetadata> HttpHandler::FindModelMetadata(const std::string& model_segment,
+                                                       const std::optional<std::string>& version_segment,
+                                                       HttpReply& reply) const {
+  MOAT_ASSIGN_OR_RETURN(ModelTarget target, DecodeModelTarget(model_segment, version_segment, reply));
+  return service_.GetModelMetadata(target.model, target.version);
+}
+
 HttpReply HttpHandler::HandleModelMetadata(const std::string& model_segment,
                                            const std::optional<std::string>& version_segment,
                                            HttpReply reply) {
-  StatusOr<std::string> model = DecodeModelName(model_segment);
-  if (!model.ok()) return ErrorReply(std::move(reply), model.status());
-  reply.model = *model;
-  StatusOr<std::optional<int64_t>> version = ParseModelVersion(version_segment);
-  if (!version.ok()) return ErrorReply(std::move(reply), version.status());
-
-  StatusOr<ModelMetadata> metadata = service_.GetModelMetadata(*model, *version);
+  StatusOr<ModelMetadata> metadata = FindModelMetadata(model_segment, version_segment, reply);
   if (!metadata.ok()) return ErrorReply(std::move(reply), metadata.status());
   return JsonReply(std::move(reply), ModelMetadataJson(*metadata));
 }
 
 HttpReply HttpHandler::HandleModelReady(const std::string& model_segment,
                                         const std::optional<std::string>& version_segment, HttpReply reply) {
-  StatusOr<std::string> model = DecodeModelName(model_segment);
-  if (!model.ok()) return ErrorReply(std::move(reply), model.status());
-  reply.model = *model;
-  StatusOr<std::optional<int64_t>> version = ParseModelVersion(version_segment);
-  if (!version.ok()) return ErrorReply(std::move(reply), version.status());
+  StatusOr<ModelTarget> target = DecodeModelTarget(model_segment, version_segment, reply);
+  if (!target.ok()) return ErrorReply(std::move(reply), target.status());
 
-  StatusOr<bool> ready = service_.IsModelReady(*model, *version);
+  StatusOr<bool> ready = service_.IsModelReady(target->model, target->version);
   if (!ready.ok()) return ErrorReply(std::move(reply), ready.status());
   // The protocol reports "not ready" with a 4xx status rather than in a body.
   if (!*ready) {
     return ErrorReply(std::move(reply), 400,
-                      "model '" + *model + "'" + VersionSuffix(*version) + " is not ready");
+                      "model '" + target->model + "'" + VersionSuffix(target->version) + " is not ready");
   }
   return JsonReply(std::move(reply), R"({"ready":true})");
 }
@@ -205,18 +219,15 @@ HttpReply HttpHandler::HandleModelReady(const std::string& model_segment,
 HttpReply HttpHandler::HandleInfer(const HttpRequest& request, const std::string& model_segment,
                                    const std::optional<std::string>& version_segment, HttpReply reply) {
   RequestContext context{reply.request_id, "http", request.peer};
-  std::string model_as_sent = model_segment;
   auto reject = [&](HttpReply rejected, const Status& reason) {
-    service_.RecordRejectedRequest(context, model_as_sent, version_segment.value_or(""), reason);
+    // The audit record names the model as sent until its name is decoded.
+    const std::string& model = rejected.model.empty() ? model_segment : rejected.model;
+    service_.RecordRejectedRequest(context, model, version_segment.value_or(""), reason);
     return ErrorReply(std::move(rejected), reason);
   };
 
-  StatusOr<std::string> model = DecodeModelName(model_segment);
-  if (!model.ok()) return reject(std::move(reply), model.status());
-  model_as_sent = *model;
-  reply.model = *model;
-  StatusOr<std::optional<int64_t>> version = ParseModelVersion(version_segment);
-  if (!version.ok()) return reject(std::move(reply), version.status());
+  StatusOr<ModelTarget> target = DecodeModelTarget(model_segment, version_segment, reply);
+  if (!target.ok()) return reject(std::move(reply), target.status());
 
   std::optional<std::string_view> header_length;
   if (request.inference_header_length) header_length = *request.inference_header_length;
@@ -226,8 +237,8 @@ HttpReply HttpHandler::HandleInfer(const HttpRequest& request, const std::string
     context.request_id = parsed->request.id;
     reply.request_id = parsed->request.id;
   }
-  parsed->request.model_name = *model;
-  parsed->request.model_version = *version;
+  parsed->request.model_name = target->model;
+  parsed->request.model_version = target->version;
 
   // The service audits the outcome of every request that reaches Infer.
   StatusOr<InferenceResponse> response = service_.Infer(parsed->request, context);

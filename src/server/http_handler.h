@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/request_id.h"
 #include "common/status.h"
 #include "core/inference.h"
-#include "common/request_id.h"
 #include "server/route.h"
 #include "shm/shared_memory.h"
 
@@ -81,6 +81,13 @@ class HttpHandler {
   // Records a rejected request in the audit log when `route` is an infer
   // endpoint, and names its model in `reply`.
   void AuditIfInfer(const Route& route, std::string_view peer, const Status& reason, HttpReply& reply);
+
+  // Decodes the model and version segments of a model endpoint and returns
+  // the metadata of that version. Names the model in `reply` as soon as its
+  // name is decoded, so that the error reply names it too.
+  StatusOr<ModelMetadata> FindModelMetadata(const std::string& model_segment,
+                                            const std::optional<std::string>& version_segment,
+                                            HttpReply& reply) const;
 
   HttpReply HandleInfer(const HttpRequest& request, const std::string& model_segment,
                         const std::optional<std::string>& version_segment, HttpReply reply);

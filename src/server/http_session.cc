@@ -10,6 +10,7 @@
 #include <new>
 #include <utility>
 
+#include "server/beast_request.h"
 #include "server/utf8.h"
 
 namespace moat::server {
@@ -22,7 +23,6 @@ using asio::ip::tcp;
 namespace {
 
 constexpr size_t kReadChunkBytes = 16u << 10;
-constexpr std::string_view kHeaderLengthField = "Inference-Header-Content-Length";
 
 std::string PeerName(const tcp::socket& socket) {
   beast::error_code error;
@@ -48,18 +48,6 @@ std::string LogSafe(std::string_view text) {
   }
   if (text.size() > kMaxLogged) safe += "...";
   return safe;
-}
-
-// Joins every value of header `field` with ", ", the way HTTP defines a
-// repeated list header to read.
-std::string JoinedField(const http::request<http::string_body>& message, http::field field) {
-  std::string joined;
-  auto [begin, end] = message.equal_range(field);
-  for (auto it = begin; it != end; ++it) {
-    if (!joined.empty()) joined += ", ";
-    joined += std::string(it->value());
-  }
-  return joined;
 }
 
 }  // namespace
@@ -202,20 +190,11 @@ void HttpSession::Dispatch() {
   http::request<http::string_body> message = parser_->release();
   parser_.reset();
 
-  if (message.count(kHeaderLengthField) > 1) {
-    return RejectRequest(400,
-                         InvalidArgumentError(std::string(kHeaderLengthField) + " appears more than once"));
+  if (message.count(kInferenceHeaderLengthField) > 1) {
+    return RejectRequest(
+        400, InvalidArgumentError(std::string(kInferenceHeaderLengthField) + " appears more than once"));
   }
-  HttpRequest request;
-  request.method = method_;
-  request.target = target_;
-  request.body = std::make_shared<const std::string>(std::move(message.body()));
-  if (auto field = message.find(kHeaderLengthField); field != message.end()) {
-    request.inference_header_length = std::string(field->value());
-  }
-  request.content_encoding = JoinedField(message, http::field::content_encoding);
-  request.accept_encoding = JoinedField(message, http::field::accept_encoding);
-  request.peer = peer_;
+  HttpRequest request = ToHttpRequest(message, peer_);
 
   if (!HttpHandler::RunsOnWorkerPool(request)) return Send(HandleCatchingBadAlloc(request), false);
 
@@ -251,7 +230,7 @@ void HttpSession::Send(HttpReply reply, bool close_after) {
   response->set(http::field::server, "moat");
   response->set(http::field::content_type, reply.content_type);
   if (reply.inference_header_length) {
-    response->set(kHeaderLengthField, std::to_string(*reply.inference_header_length));
+    response->set(kInferenceHeaderLengthField, std::to_string(*reply.inference_header_length));
   }
   if (!reply.allow.empty()) response->set(http::field::allow, reply.allow);
   if (!reply.content_encoding.empty()) response->set(http::field::content_encoding, reply.content_encoding);

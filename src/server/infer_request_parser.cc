@@ -146,7 +146,8 @@ class InferRequestParser {
     std::optional<DataType> parsed_type;
     if (datatype->IsString()) parsed_type = ParseDataType(StringOf(*datatype));
     if (!parsed_type) {
-      return InvalidArgumentError(where + ": unknown datatype " + DescribeJsonValue(*datatype));
+      return InvalidArgumentError(where + ": unknown datatype " + DescribeJsonValue(*datatype) +
+                                  "; use one of " + DataTypeNameList());
     }
     tensor.datatype = *parsed_type;
 

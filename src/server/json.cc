@@ -45,6 +45,17 @@ void WriteJsonString(JsonWriter& writer, std::string_view text) {
   }
 }
 
+void WriteStringMember(JsonWriter& writer, std::string_view key, std::string_view value) {
+  writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  WriteJsonString(writer, value);
+}
+
+void WriteShape(JsonWriter& writer, std::span<const int64_t> shape) {
+  writer.StartArray();
+  for (int64_t dim : shape) writer.Int64(dim);
+  writer.EndArray();
+}
+
 Status ParseJsonDocument(std::string_view text, std::string_view what, rapidjson::Document& document) {
   document.Parse<kJsonParseFlags>(text.data(), text.size());
   if (document.HasParseError()) {

@@ -7,6 +7,8 @@
 #include <rapidjson/writer.h>
 
 #include <array>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -49,6 +51,22 @@ void WriteJsonString(JsonWriter& writer, std::string_view text);
 inline std::string FinishJson(const rapidjson::StringBuffer& buffer) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
+
+// Returns the JSON text that `write` writes with a fresh JsonWriter.
+template <typename WriteFunction>
+std::string JsonText(WriteFunction&& write) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  write(writer);
+  return FinishJson(buffer);
+}
+
+// Writes the member `key` with the string `value`, as WriteJsonString writes
+// it, into the object that is open.
+void WriteStringMember(JsonWriter& writer, std::string_view key, std::string_view value);
+
+// Writes `shape` as an array of integers.
+void WriteShape(JsonWriter& writer, std::span<const int64_t> shape);
 
 // Returns a pointer to each of the `known` members of `object` (nullptr when
 // absent), in the order of `known`. `noun` is "field" or "parameter" and

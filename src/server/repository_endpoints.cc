@@ -30,13 +30,7 @@ HttpReply HttpHandler::HandleModelControl(const HttpRequest& request, const std:
 
 HttpReply HttpHandler::HandleModelConfig(const std::string& model_segment,
                                          const std::optional<std::string>& version_segment, HttpReply reply) {
-  StatusOr<std::string> model = DecodeModelName(model_segment);
-  if (!model.ok()) return ErrorReply(std::move(reply), model.status());
-  reply.model = *model;
-  StatusOr<std::optional<int64_t>> version = ParseModelVersion(version_segment);
-  if (!version.ok()) return ErrorReply(std::move(reply), version.status());
-
-  StatusOr<ModelMetadata> metadata = service_.GetModelMetadata(*model, *version);
+  StatusOr<ModelMetadata> metadata = FindModelMetadata(model_segment, version_segment, reply);
   if (!metadata.ok()) return ErrorReply(std::move(reply), metadata.status());
   return JsonReply(std::move(reply), ModelConfigJson(*metadata));
 }

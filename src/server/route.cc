@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "common/crypto.h"
 #include "core/model_version.h"
 #include "server/utf8.h"
 
@@ -18,13 +19,6 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
     start = slash + 1;
   }
   return segments;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Matches /v2/models/{m}[/versions/{v}][/ready|/infer|/config|/stats] from
@@ -121,14 +115,14 @@ StatusOr<std::string> DecodeNameSegment(std::string_view segment, std::string_vi
       name += segment[i];
       continue;
     }
-    int high = i + 2 < segment.size() ? HexValue(segment[i + 1]) : -1;
-    int low = i + 2 < segment.size() ? HexValue(segment[i + 2]) : -1;
-    if (high < 0 || low < 0) {
+    // Fewer than two characters after the '%' decode to no byte or fail.
+    StatusOr<std::string> escaped = HexDecode(segment.substr(i + 1, 2));
+    if (!escaped.ok() || escaped->size() != 1) {
       return InvalidArgumentError(std::string(name_kind) + " " + shown +
                                   " has an invalid percent-escape at offset " + std::to_string(i) +
                                   "; '%' must be followed by two hex digits");
     }
-    char decoded = static_cast<char>(high * 16 + low);
+    char decoded = (*escaped)[0];
     if (decoded == '/' || decoded == '\0') {
       return InvalidArgumentError(std::string(name_kind) + " " + shown +
                                   " decodes to a '/' or NUL character at offset " + std::to_string(i) +

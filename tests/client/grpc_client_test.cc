@@ -4,28 +4,27 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <thread>
 
 #include "client/shared_memory_object.h"
-#include "served_models.h"
+#include "testing/refusing_port.h"
+#include "testing/served_models.h"
+#include "testing/tiny_models.h"
 
 namespace moat::client {
 namespace {
 
+using moat::testing::IdentityModelName;
 using moat::testing::RawBytes;
+using moat::testing::SampleBytes;
 using moat::testing::TensorBytes;
 using ::testing::HasSubstr;
-using testing::IdentityModel;
-using testing::SampleBytes;
 
 class GrpcClientTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { served_ = new testing::ServedModels(testing::TinyModels()); }
+  static void SetUpTestSuite() { served_ = new moat::testing::ServedModels(moat::testing::TinyModels()); }
   static void TearDownTestSuite() {
     delete served_;
     served_ = nullptr;
@@ -49,7 +48,7 @@ class GrpcClientTest : public ::testing::Test {
     return request;
   }
 
-  static inline testing::ServedModels* served_ = nullptr;
+  static inline moat::testing::ServedModels* served_ = nullptr;
 };
 
 std::vector<float> FloatsOf(std::span<const uint8_t> bytes) {
@@ -105,12 +104,12 @@ TEST_F(GrpcClientTest, EveryDatatypeRoundTrip) {
   for (DataType type : kAllDataTypes) {
     SCOPED_TRACE(DataTypeName(type));
     InferenceRequest request;
-    request.model_name = IdentityModel(type);
+    request.model_name = IdentityModelName(type);
     request.id = "round-trip";
     request.inputs.push_back(MakeOwnedTensor("INPUT0", type, {2, 3}, SampleBytes(type)));
     StatusOr<InferResult> response = client.Infer(request);
     ASSERT_TRUE(response.ok()) << response.status().ToString();
-    EXPECT_EQ(response->model_name, IdentityModel(type));
+    EXPECT_EQ(response->model_name, IdentityModelName(type));
     EXPECT_EQ(response->model_version, 1);
     EXPECT_EQ(response->id, "round-trip");
     EXPECT_TRUE(response->shared_memory_outputs.empty());
@@ -225,17 +224,9 @@ TEST_F(GrpcClientTest, SharedMemoryRegistration) {
 }
 
 TEST(GrpcClient, ConnectionRefused) {
-  // A bound socket that is not listening refuses connections, and holding it
-  // keeps the port from being reused during the test.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const std::string target = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  moat::testing::RefusingPort refusing;
+  ASSERT_NE(refusing.port(), 0);
+  const std::string target = "127.0.0.1:" + std::to_string(refusing.port());
 
   GrpcOptions options;
   options.timeout = std::chrono::seconds(20);
@@ -243,7 +234,6 @@ TEST(GrpcClient, ConnectionRefused) {
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   StatusOr<bool> live = client->IsServerLive();
   Status connected = client->WaitForConnection(std::chrono::milliseconds(100));
-  ::close(fd);
   ASSERT_FALSE(live.ok());
   EXPECT_EQ(live.status().code(), StatusCode::kUnavailable);
   EXPECT_THAT(live.status().message(), HasSubstr("ServerLive on " + target + ": gRPC status UNAVAILABLE"));

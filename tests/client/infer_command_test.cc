@@ -7,13 +7,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <set>
 #include <string>
 
 #include "repository/model_service.h"
-#include "served_models.h"
 #include "server/http_server.h"
+#include "testing/model_service.h"
 #include "testing/run_command.h"
+#include "testing/served_models.h"
 #include "testing/signed_repository.h"
 
 namespace moat {
@@ -45,12 +47,11 @@ TEST(InferCommand, WaitsForLateServer) {
 
   // The client usually starts polling before the server below listens, since
   // loading the detector takes longer than starting the client.
-  auto service = repository::ModelService::Create(
-      {repo.repository_dir(), repo.trust_dir(), repo.audit_log_path(), /*audit_sync=*/false});
-  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  std::unique_ptr<repository::ModelService> service = testing::CreateModelService(repo);
+  ASSERT_NE(service, nullptr);
   server::HttpServerOptions options;
   options.port = port;
-  server::HttpServer server(**service, options);
+  server::HttpServer server(*service, options);
   ASSERT_TRUE(server.Start().ok());
 
   RunResult result = infer.get();
@@ -69,13 +70,12 @@ TEST(InferCommand, GrpcWaitsForLateServer) {
                                "' --wait-ready 60");
   });
 
-  auto service = repository::ModelService::Create(
-      {repo.repository_dir(), repo.trust_dir(), repo.audit_log_path(), /*audit_sync=*/false});
-  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  std::unique_ptr<repository::ModelService> service = testing::CreateModelService(repo);
+  ASSERT_NE(service, nullptr);
   shm::SharedMemoryManager shared_memory(false);
   grpc_server::GrpcServerOptions options;
   options.port = port;
-  grpc_server::GrpcServer server(**service, shared_memory, options);
+  grpc_server::GrpcServer server(*service, shared_memory, options);
   ASSERT_TRUE(server.Start().ok());
 
   RunResult result = infer.get();
@@ -113,7 +113,7 @@ std::string Boxes(const std::string& output) { return output.substr(output.find(
 class InferCommandDetector : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    served_ = new client::testing::ServedModels({{"detector", 1, testing::DetectorModelPath()}});
+    served_ = new testing::ServedModels({{"detector", 1, testing::DetectorModelPath()}});
     RunResult baseline = RunDetector("--url " + served_->http_url());
     ASSERT_EQ(baseline.exit_code, 0) << baseline.output;
     http_output_ = new std::string(baseline.output);
@@ -125,7 +125,7 @@ class InferCommandDetector : public ::testing::Test {
     http_output_ = nullptr;
   }
 
-  static inline client::testing::ServedModels* served_ = nullptr;
+  static inline testing::ServedModels* served_ = nullptr;
   static inline std::string* http_output_ = nullptr;  // the plain HTTP run's output
 };
 
@@ -165,8 +165,8 @@ TEST_F(InferCommandDetector, WrongProtocolForUrl) {
 }
 
 TEST(InferCommand, SharedMemoryDisabled) {
-  client::testing::ServedModels served({{"detector", 1, testing::DetectorModelPath()}},
-                                       /*shared_memory=*/false);
+  testing::ServedModels served({{"detector", 1, testing::DetectorModelPath()}},
+                               /*shared_memory=*/false);
   const std::set<std::string> before = InferObjects();
   for (const std::string protocol : {"http", "grpc"}) {
     SCOPED_TRACE(protocol);

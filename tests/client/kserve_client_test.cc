@@ -1,10 +1,7 @@
 #include "client/kserve_client.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <rapidjson/document.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -12,6 +9,7 @@
 #include <vector>
 
 #include "mock_http_server.h"
+#include "testing/refusing_port.h"
 
 namespace moat::client {
 namespace {
@@ -186,22 +184,13 @@ TEST(KServeClient, Readiness) {
 }
 
 TEST(KServeClient, ConnectionRefused) {
-  // A bound socket that is not listening refuses connections, and holding it
-  // keeps the port from being reused during the test.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  moat::testing::RefusingPort refusing;
+  ASSERT_NE(refusing.port(), 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(refusing.port());
 
   StatusOr<KServeClient> client = KServeClient::Create(url);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   StatusOr<bool> ready = client->IsServerReady();
-  ::close(fd);
   ASSERT_FALSE(ready.ok());
   EXPECT_EQ(ready.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(ready.status().message().find(url.substr(7) + ": connecting failed"), std::string::npos)

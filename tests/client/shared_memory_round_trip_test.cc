@@ -9,25 +9,26 @@
 #include "client/grpc_client.h"
 #include "client/kserve_client.h"
 #include "client/shared_memory_object.h"
-#include "served_models.h"
+#include "testing/served_models.h"
+#include "testing/tiny_models.h"
 
 namespace moat::client {
 namespace {
 
+using moat::testing::IdentityModelName;
+using moat::testing::SampleBytes;
 using moat::testing::TensorBytes;
 using ::testing::HasSubstr;
-using testing::IdentityModel;
-using testing::SampleBytes;
 
 class SharedMemoryRoundTrip : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { served_ = new testing::ServedModels(testing::TinyModels()); }
+  static void SetUpTestSuite() { served_ = new moat::testing::ServedModels(moat::testing::TinyModels()); }
   static void TearDownTestSuite() {
     delete served_;
     served_ = nullptr;
   }
 
-  static inline testing::ServedModels* served_ = nullptr;
+  static inline moat::testing::ServedModels* served_ = nullptr;
 };
 
 // Registration, inference through shared memory and unregistration all go
@@ -103,7 +104,7 @@ TYPED_TEST(SharedMemoryRoundTripTest, EveryDatatype) {
     std::memcpy(object.bytes().data(), sample.data(), sample.size());
 
     InferenceRequest request;
-    request.model_name = IdentityModel(type);
+    request.model_name = IdentityModelName(type);
     request.inputs.push_back(MakeOwnedTensor("INPUT0", type, {2, 3}, ""));
     request.requested_outputs = {"OUTPUT0"};
     InferOptions options;

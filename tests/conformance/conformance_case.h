@@ -1,5 +1,5 @@
-// One conformance case: a request in HTTP and/or gRPC form and what the
-// server must answer, read from a JSON file under tests/conformance/cases/.
+// One conformance case: a request in HTTP and/or gRPC form and the response
+// the server must give, read from a JSON file under tests/conformance/cases/.
 // tests/conformance/README.md describes the file format.
 #pragma once
 

@@ -1,15 +1,12 @@
 // Runs every case file under tests/conformance/cases/ against one live server
 // over HTTP and gRPC: real sockets on 127.0.0.1, the real ModelService on a
 // signed repository of the tiny test models, and real shared memory.
-#include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <map>
 #include <memory>
 
@@ -17,12 +14,11 @@
 #include "client/tensor_json.h"
 #include "common/status_mapping.h"
 #include "conformance_case.h"
-#include "grpc/grpc_server.h"
 #include "inference.grpc.pb.h"
-#include "repository/model_service.h"
-#include "server/http_server.h"
 #include "server/test_http_client.h"
-#include "testing/signed_repository.h"
+#include "testing/posix_shm_object.h"
+#include "testing/served_models.h"
+#include "testing/tiny_models.h"
 
 namespace moat::conformance {
 namespace {
@@ -30,50 +26,11 @@ namespace {
 namespace http = boost::beast::http;
 using server::testing::TestClient;
 
-const char* const kIdentityTypes[] = {"bool",  "uint8", "uint16", "uint32", "uint64", "int8", "int16",
-                                      "int32", "int64", "fp16",   "bf16",   "fp32",   "fp64", "bytes"};
-
-std::vector<testing::RepositoryModel> ConformanceModels() {
-  std::vector<testing::RepositoryModel> models;
-  for (const char* type : kIdentityTypes) {
-    std::string name = std::string("identity_") + type;
-    models.push_back({name, 1, testing::TestModelPath(name + ".onnx")});
-  }
-  models.push_back({"add_sub", 1, testing::TestModelPath("add_sub.onnx")});
-  return models;
-}
-
 // The servers every case runs against, started once for the whole suite.
 struct LiveServer {
-  testing::SignedRepository repository{ConformanceModels()};
-  std::unique_ptr<repository::ModelService> service;
-  std::unique_ptr<shm::SharedMemoryManager> shared_memory = std::make_unique<shm::SharedMemoryManager>(true);
-  std::unique_ptr<server::HttpServer> http;
-  std::unique_ptr<grpc_server::GrpcServer> grpc;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub;
-
-  LiveServer() {
-    auto created = repository::ModelService::Create(
-        {repository.repository_dir(), repository.trust_dir(), repository.audit_log_path(), false, false});
-    if (!created.ok()) throw std::runtime_error(created.status().ToString());
-    service = std::move(created).value();
-    server::HttpServerOptions http_options;
-    http_options.port = 0;
-    http = std::make_unique<server::HttpServer>(*service, *shared_memory, http_options);
-    if (Status status = http->Start(); !status.ok()) throw std::runtime_error(status.ToString());
-    grpc_server::GrpcServerOptions grpc_options;
-    grpc_options.port = 0;
-    grpc = std::make_unique<grpc_server::GrpcServer>(*service, *shared_memory, grpc_options);
-    if (Status status = grpc->Start(); !status.ok()) throw std::runtime_error(status.ToString());
-    auto channel =
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc->port()), grpc::InsecureChannelCredentials());
-    stub = inference::GRPCInferenceService::NewStub(channel);
-  }
-
-  ~LiveServer() {
-    grpc->Stop();
-    http->Stop();
-  }
+  testing::ServedModels served{testing::TinyModels()};
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stub = inference::GRPCInferenceService::NewStub(
+      grpc::CreateChannel(served.grpc_target(), grpc::InsecureChannelCredentials()));
 };
 
 LiveServer& Server() {
@@ -89,35 +46,13 @@ StatusCode CodeFromName(const std::string& name) {
   return StatusCode::kUnknown;
 }
 
-// A POSIX shared memory object that lives for one case.
-class MemoryObject {
- public:
-  MemoryObject(const SharedMemoryObject& spec, const std::string& key) : key_(key), size_(spec.size) {
-    int fd = ::shm_open(key.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
-    EXPECT_GE(fd, 0) << "shm_open " << key << ": " << std::strerror(errno);
-    if (fd < 0) return;
-    EXPECT_EQ(::ftruncate(fd, static_cast<off_t>(size_)), 0);
-    void* mapped = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    ::close(fd);
-    EXPECT_NE(mapped, MAP_FAILED);
-    if (mapped == MAP_FAILED) return;
-    bytes_ = static_cast<uint8_t*>(mapped);
-    std::memcpy(bytes_, spec.contents.data(), std::min<size_t>(spec.contents.size(), size_));
-  }
-  ~MemoryObject() {
-    if (bytes_ != nullptr) ::munmap(bytes_, size_);
-    ::shm_unlink(key_.c_str());
-  }
-  std::string Read(uint64_t offset, size_t length) const {
-    if (bytes_ == nullptr || offset > size_ || length > size_ - offset) return "<out of the object>";
-    return std::string(reinterpret_cast<const char*>(bytes_) + offset, length);
-  }
-
- private:
-  std::string key_;
-  uint64_t size_;
-  uint8_t* bytes_ = nullptr;
-};
+// A POSIX shared memory object for one case, holding the case's contents.
+std::unique_ptr<testing::PosixShmObject> MakeMemoryObject(const SharedMemoryObject& spec,
+                                                          const std::string& key) {
+  auto object = std::make_unique<testing::PosixShmObject>(spec.size, 0600, key);
+  if (object->ok()) object->Write(0, std::string_view(spec.contents).substr(0, spec.size));
+  return object;
+}
 
 std::string Substitute(std::string text, const std::map<std::string, std::string>& keys) {
   for (const auto& [object, key] : keys) {
@@ -148,7 +83,7 @@ StatusOr<std::string> ExpectedBytes(const ExpectedOutput& expected, DataType dat
 }
 
 void CheckAnswer(const Case& c, const Answer& answer, const std::string& protocol,
-                 const std::map<std::string, std::unique_ptr<MemoryObject>>& memory) {
+                 const std::map<std::string, std::unique_ptr<testing::PosixShmObject>>& memory) {
   SCOPED_TRACE(protocol);
   const Expectation& expect = c.expect;
   StatusCode code = CodeFromName(expect.code);
@@ -299,7 +234,7 @@ void ExpectStillServing(TestClient& client) {
   Answer answer = SendHttp(client, form, {});
   if (answer.http_status == 0) {
     // The bad request may legitimately have closed its connection; a new one must work.
-    TestClient fresh(Server().http->port());
+    TestClient fresh(Server().served.http_port());
     answer = SendHttp(fresh, form, {});
   }
   EXPECT_EQ(answer.http_status, 200u) << "valid HTTP request after the case: " << answer.body;
@@ -321,25 +256,25 @@ TEST_P(Conformance, Case) {
     if ((std::string(protocol) == "http" && !c.http) || (std::string(protocol) == "grpc" && !c.grpc))
       continue;
     std::map<std::string, std::string> keys;
-    std::map<std::string, std::unique_ptr<MemoryObject>> memory;
+    std::map<std::string, std::unique_ptr<testing::PosixShmObject>> memory;
     for (const SharedMemoryObject& spec : c.shared_memory) {
       std::string key = "/moat-conformance-" + std::to_string(::getpid()) + "-" + spec.object;
       keys[spec.object] = key;
-      memory[spec.object] = std::make_unique<MemoryObject>(spec, key);
+      memory[spec.object] = MakeMemoryObject(spec, key);
       if (spec.region) {
         Status registered =
-            server.shared_memory->Register(*spec.region, key, spec.region_offset, spec.region_size);
+            server.served.shared_memory().Register(*spec.region, key, spec.region_offset, spec.region_size);
         ASSERT_TRUE(registered.ok()) << registered.ToString();
       }
     }
-    TestClient client(server.http->port());
+    TestClient client(server.served.http_port());
     ASSERT_FALSE(client.connect_error());
     Answer answer =
         std::string(protocol) == "http" ? SendHttp(client, *c.http, keys) : SendGrpc(*c.grpc, keys);
     CheckAnswer(c, answer, protocol, memory);
     ExpectStillServing(client);
     for (const SharedMemoryObject& spec : c.shared_memory) {
-      if (spec.region) (void)server.shared_memory->Unregister(*spec.region);
+      if (spec.region) (void)server.served.shared_memory().Unregister(*spec.region);
     }
   }
 }

@@ -7,7 +7,7 @@
 #include "grpc/infer_response.h"
 #include "grpc/model_messages.h"
 #include "grpc/rpc_helpers.h"
-#include "shared_memory_object.h"
+#include "testing/posix_shm_object.h"
 #include "testing/tensor_bytes.h"
 
 namespace moat::grpc_server {
@@ -105,7 +105,7 @@ TEST(ModelMessages, StatisticsAndIndex) {
 }
 
 TEST(BuildModelInferResponse, RawAndSharedMemoryOutputs) {
-  testing::SharedMemoryObject object(32);
+  moat::testing::PosixShmObject object(32);
   shm::SharedMemoryManager shared_memory(true);
   ASSERT_TRUE(shared_memory.Register("out", object.key(), 0, 32).ok());
 

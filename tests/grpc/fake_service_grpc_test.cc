@@ -8,6 +8,7 @@
 #include "grpc/grpc_server.h"
 #include "grpc_test_util.h"
 #include "server/fake_service.h"
+#include "testing/start_grpc_server.h"
 #include "testing/tensor_bytes.h"
 
 namespace moat::grpc_server {
@@ -27,10 +28,8 @@ using ::testing::StartsWith;
 class FakeServiceGrpcTest : public ::testing::Test {
  protected:
   void StartServer(GrpcServerOptions options = {}) {
-    options.port = 0;
-    server_ = std::make_unique<GrpcServer>(service_, shared_memory_, options);
-    Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started.ToString();
+    server_ = moat::testing::StartGrpcServer(service_, shared_memory_, options);
+    ASSERT_NE(server_, nullptr);
     stub_ = testing::MakeStub(server_->port());
   }
 

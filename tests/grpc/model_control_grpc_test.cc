@@ -6,7 +6,9 @@
 #include "grpc/grpc_server.h"
 #include "grpc_test_util.h"
 #include "repository/model_service.h"
+#include "testing/model_service.h"
 #include "testing/signed_repository.h"
+#include "testing/start_grpc_server.h"
 #include "testing/tensor_bytes.h"
 
 namespace moat::grpc_server {
@@ -23,20 +25,10 @@ class ModelControlGrpcTest : public ::testing::Test {
     repository_ =
         std::make_unique<moat::testing::SignedRepository>(std::vector<moat::testing::RepositoryModel>{
             {"identity_fp32", 1, moat::testing::TestModelPath("identity_fp32.onnx")}});
-    repository::ModelServiceOptions options;
-    options.repository_dir = repository_->repository_dir();
-    options.trust_dir = repository_->trust_dir();
-    options.audit_log_path = repository_->audit_log_path();
-    options.audit_sync = false;
-    options.allow_model_control = true;
-    auto service = repository::ModelService::Create(options);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    service_ = std::move(*service);
-    GrpcServerOptions server_options;
-    server_options.port = 0;
-    server_ = std::make_unique<GrpcServer>(*service_, shared_memory_, server_options);
-    Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started.ToString();
+    service_ = moat::testing::CreateModelService(*repository_, /*allow_model_control=*/true);
+    ASSERT_NE(service_, nullptr);
+    server_ = moat::testing::StartGrpcServer(*service_, shared_memory_);
+    ASSERT_NE(server_, nullptr);
     stub_ = testing::MakeStub(server_->port());
   }
 
@@ -72,6 +64,14 @@ class ModelControlGrpcTest : public ::testing::Test {
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
+
+TEST_F(ModelControlGrpcTest, DisabledSharedMemoryIsNotAdvertised) {
+  ::grpc::ClientContext context;
+  inference::ServerMetadataResponse metadata;
+  ASSERT_TRUE(stub_->ServerMetadata(&context, {}, &metadata).ok());
+  EXPECT_THAT(metadata.extensions(), ::testing::Contains("model_repository"));
+  EXPECT_THAT(metadata.extensions(), ::testing::Not(::testing::Contains("system_shared_memory")));
+}
 
 TEST_F(ModelControlGrpcTest, UnloadThenLoad) {
   ASSERT_TRUE(InferIdentity().ok());

@@ -10,9 +10,12 @@
 #include "grpc/infer_parameters.h"
 #include "grpc_test_util.h"
 #include "repository/model_service.h"
-#include "shared_memory_object.h"
+#include "testing/model_service.h"
+#include "testing/posix_shm_object.h"
 #include "testing/signed_repository.h"
+#include "testing/start_grpc_server.h"
 #include "testing/tensor_bytes.h"
+#include "testing/tiny_models.h"
 
 namespace moat::grpc_server {
 namespace {
@@ -20,33 +23,15 @@ namespace {
 using inference::ModelInferRequest;
 using inference::ModelInferResponse;
 using moat::testing::BytesElement;
+using moat::testing::IdentityModelName;
+using moat::testing::PosixShmObject;
 using moat::testing::RawBytes;
+using moat::testing::SampleBytes;
 using testing::AddInput;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using testing::Infer;
 using testing::RawRequest;
-using testing::SharedMemoryObject;
-
-std::string IdentityModel(DataType type) {
-  std::string name(DataTypeName(type));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return "identity_" + name;
-}
-
-// Two rows of three elements of `type` in binary form.
-std::string SampleBytes(DataType type) {
-  if (type == DataType::kBytes) {
-    return BytesElement("") + BytesElement("a") + BytesElement(std::string("n\0l", 3)) +
-           BytesElement("\xff\xfe") + BytesElement("\xc3\x28") + BytesElement("last");
-  }
-  std::string bytes;
-  for (size_t i = 0; i < 6 * DataTypeSize(type); ++i) bytes.push_back(static_cast<char>(0x31 + i % 13));
-  if (type == DataType::kBool) {
-    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i % 2);
-  }
-  return bytes;
-}
 
 // Adds six sample values of type T with `add` and returns their binary form.
 template <typename T, typename Add>
@@ -120,29 +105,15 @@ void SetSharedMemory(ParameterMap& parameters, const std::string& region, int64_
 class ModelServiceGrpcTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::vector<moat::testing::RepositoryModel> models;
-    for (DataType type : kAllDataTypes) {
-      models.push_back({IdentityModel(type), 1, moat::testing::TestModelPath(IdentityModel(type) + ".onnx")});
-    }
-    models.push_back({"add_sub", 1, moat::testing::TestModelPath("add_sub.onnx")});
+    std::vector<moat::testing::RepositoryModel> models = moat::testing::TinyModels();
     repository_ = new moat::testing::SignedRepository(models);
-
-    repository::ModelServiceOptions options;
-    options.repository_dir = repository_->repository_dir();
-    options.trust_dir = repository_->trust_dir();
-    options.audit_log_path = repository_->audit_log_path();
-    options.audit_sync = false;
-    auto service = repository::ModelService::Create(options);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    service_ = service->release();
+    service_ = moat::testing::CreateModelService(*repository_).release();
+    ASSERT_NE(service_, nullptr);
     ASSERT_EQ(service_->loaded_version_count(), models.size());
 
     shared_memory_ = new shm::SharedMemoryManager(true);
-    GrpcServerOptions server_options;
-    server_options.port = 0;
-    server_ = new GrpcServer(*service_, *shared_memory_, server_options);
-    Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started.ToString();
+    server_ = moat::testing::StartGrpcServer(*service_, *shared_memory_).release();
+    ASSERT_NE(server_, nullptr);
   }
 
   static void TearDownTestSuite() {
@@ -292,13 +263,13 @@ TEST_F(ModelServiceGrpcTest, RawRoundTripOfEveryDatatype) {
     std::string name(DataTypeName(type));
     SCOPED_TRACE(name);
     std::string bytes = SampleBytes(type);
-    ModelInferRequest request = RawRequest(IdentityModel(type), name, {2, 3}, bytes);
+    ModelInferRequest request = RawRequest(IdentityModelName(type), name, {2, 3}, bytes);
     request.set_id("round-" + name);
     ModelInferResponse response;
     ::grpc::Status status = Infer(*stub_, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(response.id(), "round-" + name);
-    EXPECT_EQ(response.model_name(), IdentityModel(type));
+    EXPECT_EQ(response.model_name(), IdentityModelName(type));
     EXPECT_EQ(response.model_version(), "1");
     ASSERT_EQ(response.outputs_size(), 1);
     EXPECT_EQ(response.outputs(0).name(), "OUTPUT0");
@@ -315,7 +286,7 @@ TEST_F(ModelServiceGrpcTest, TypedRoundTripOfEveryDatatype) {
     std::string name(DataTypeName(type));
     SCOPED_TRACE(name);
     ModelInferRequest request;
-    request.set_model_name(IdentityModel(type));
+    request.set_model_name(IdentityModelName(type));
     auto* input = AddInput(request, "INPUT0", name, {3, 2});
     std::string expected = FillTypedSample(type, *input->mutable_contents());
     ModelInferResponse response;
@@ -561,7 +532,7 @@ TEST_F(ModelServiceGrpcTest, ModelControlDisabled) {
 }
 
 TEST_F(ModelServiceGrpcTest, SharedMemoryInputAndOutput) {
-  SharedMemoryObject object(128);
+  PosixShmObject object(128);
   inference::SystemSharedMemoryRegisterRequest register_request;
   register_request.set_name("tensors");
   register_request.set_key(object.key());

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "fake_service.h"
+#include "fake_service_server.h"
 #include "server/http_server.h"
 #include "test_http_client.h"
 #include "zlib_test_util.h"
@@ -13,7 +13,6 @@
 namespace moat::server {
 namespace {
 
-using testing::FakeService;
 using ::testing::HasSubstr;
 using testing::MakeRequest;
 using testing::Response;
@@ -33,18 +32,13 @@ std::string LargeEchoRequest() {
   return R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[2000],"data":[)" + data + "]}]}";
 }
 
-class HttpCodingTest : public ::testing::Test {
+class HttpCodingTest : public testing::FakeServiceServerTest {
  protected:
   void SetUp() override {
     HttpServerOptions options;
-    options.port = 0;
     options.max_body_bytes = 64 << 10;
-    server_ = std::make_unique<HttpServer>(service_, options);
-    Status status = server_->Start();
-    ASSERT_TRUE(status.ok()) << status.ToString();
+    StartServer(options);
   }
-
-  void TearDown() override { server_->Stop(); }
 
   // Sends `body` with the given Content-Encoding to the echo model.
   static Response PostEncoded(TestClient& client, const std::string& body, const std::string& encoding) {
@@ -60,9 +54,6 @@ class HttpCodingTest : public ::testing::Test {
     EXPECT_EQ(response.result_int(), 200) << response.body();
     EXPECT_THAT(response.body(), HasSubstr(R"("data":[1,2,3])"));
   }
-
-  FakeService service_;
-  std::unique_ptr<HttpServer> server_;
 };
 
 TEST_F(HttpCodingTest, GzipAndDeflateRequests) {

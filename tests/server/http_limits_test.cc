@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "fake_service.h"
+#include "fake_service_server.h"
 #include "server/http_server.h"
 #include "test_http_client.h"
 
@@ -16,13 +16,11 @@ namespace {
 using testing::FakeService;
 using ::testing::HasSubstr;
 using testing::IsClosedByPeer;
+using testing::kEchoRequest;
 using testing::MakeRequest;
 using testing::Response;
 using testing::TestClient;
 namespace http = boost::beast::http;
-
-const std::string kEchoRequest =
-    R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[2],"data":[1,2]}]})";
 
 // Returns a chunked POST of `body` to the echo model in `chunks` chunks of
 // nearly equal size.
@@ -40,22 +38,7 @@ std::string ChunkedRequest(const std::string& body, size_t chunks) {
   return request + "0\r\n\r\n";
 }
 
-class HttpLimitsTest : public ::testing::Test {
- protected:
-  void StartServer(HttpServerOptions options) {
-    options.port = 0;
-    server_ = std::make_unique<HttpServer>(service_, options);
-    Status status = server_->Start();
-    ASSERT_TRUE(status.ok()) << status.ToString();
-  }
-
-  void TearDown() override {
-    if (server_) server_->Stop();
-  }
-
-  FakeService service_;
-  std::unique_ptr<HttpServer> server_;
-};
+using HttpLimitsTest = testing::FakeServiceServerTest;
 
 TEST_F(HttpLimitsTest, ChunkCountAtLimit) {
   HttpServerOptions options;

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "fake_service.h"
+#include "fake_service_server.h"
 #include "test_http_client.h"
 
 namespace moat::server {
@@ -14,32 +14,13 @@ namespace {
 using testing::FakeService;
 using ::testing::HasSubstr;
 using testing::IsClosedByPeer;
+using testing::kEchoRequest;
 using testing::MakeRequest;
 using testing::Response;
 using testing::TestClient;
 namespace http = boost::beast::http;
 
-const std::string kEchoRequest =
-    R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[2],"data":[1,2]}]})";
-
-class HttpServerTest : public ::testing::Test {
- protected:
-  // Starts a server on an OS-picked port with `options` (port forced to 0).
-  void StartServer(HttpServerOptions options = {}) {
-    options.port = 0;
-    server_ = std::make_unique<HttpServer>(service_, options);
-    Status status = server_->Start();
-    ASSERT_TRUE(status.ok()) << status.ToString();
-    ASSERT_NE(server_->port(), 0);
-  }
-
-  void TearDown() override {
-    if (server_) server_->Stop();
-  }
-
-  FakeService service_;
-  std::unique_ptr<HttpServer> server_;
-};
+using HttpServerTest = testing::FakeServiceServerTest;
 
 TEST_F(HttpServerTest, HealthAndMetadata) {
   StartServer();

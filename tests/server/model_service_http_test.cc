@@ -11,13 +11,18 @@
 #include "repository/model_service.h"
 #include "server/http_server.h"
 #include "test_http_client.h"
+#include "testing/model_service.h"
 #include "testing/signed_repository.h"
+#include "testing/start_http_server.h"
 #include "testing/tensor_bytes.h"
+#include "testing/tiny_models.h"
 
 namespace moat::server {
 namespace {
 
+using moat::testing::IdentityModelName;
 using moat::testing::RawBytes;
+using moat::testing::SampleBytes;
 
 using ::testing::HasSubstr;
 using testing::IsClosedByPeer;
@@ -25,32 +30,6 @@ using testing::MakeRequest;
 using testing::Response;
 using testing::TestClient;
 namespace http = boost::beast::http;
-
-std::string LowerCase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string IdentityModel(DataType type) { return "identity_" + LowerCase(DataTypeName(type)); }
-
-// Two rows of three elements of `type` in binary form.
-std::string SampleBytes(DataType type) {
-  if (type == DataType::kBytes) {
-    std::string bytes;
-    const std::string elements[] = {"", "a", "bc", std::string("n\0l", 3), "\xff\xfe", "last"};
-    for (const std::string& element : elements) {
-      bytes += RawBytes<uint32_t>({static_cast<uint32_t>(element.size())}) + element;
-    }
-    return bytes;
-  }
-  std::string bytes;
-  for (size_t i = 0; i < 6 * DataTypeSize(type); ++i) bytes.push_back(static_cast<char>(0x31 + i % 13));
-  if (type == DataType::kBool) {
-    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i % 2);
-  }
-  return bytes;
-}
 
 rapidjson::Document ParseJson(std::string_view text) {
   rapidjson::Document document;
@@ -61,29 +40,16 @@ rapidjson::Document ParseJson(std::string_view text) {
 class ModelServiceHttpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::vector<moat::testing::RepositoryModel> models;
-    for (DataType type : kAllDataTypes) {
-      models.push_back({IdentityModel(type), 1, moat::testing::TestModelPath(IdentityModel(type) + ".onnx")});
-    }
-    models.push_back({"add_sub", 1, moat::testing::TestModelPath("add_sub.onnx")});
+    std::vector<moat::testing::RepositoryModel> models = moat::testing::TinyModels();
     repository_ = new moat::testing::SignedRepository(models);
-
-    repository::ModelServiceOptions options;
-    options.repository_dir = repository_->repository_dir();
-    options.trust_dir = repository_->trust_dir();
-    options.audit_log_path = repository_->audit_log_path();
-    options.audit_sync = false;
-    auto service = repository::ModelService::Create(options);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    service_ = service->release();
+    service_ = moat::testing::CreateModelService(*repository_).release();
+    ASSERT_NE(service_, nullptr);
     ASSERT_EQ(service_->loaded_version_count(), models.size());
 
     HttpServerOptions server_options;
-    server_options.port = 0;
     server_options.worker_threads = 2;
-    server_ = new HttpServer(*service_, server_options);
-    Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started.ToString();
+    server_ = moat::testing::StartHttpServer(*service_, server_options).release();
+    ASSERT_NE(server_, nullptr);
   }
 
   static void TearDownTestSuite() {
@@ -215,7 +181,7 @@ TEST_F(ModelServiceHttpTest, BinaryRoundTripOfEveryDatatype) {
     std::string json = R"({"id":"round-)" + name + R"(","inputs":[{"name":"INPUT0","datatype":")" + name +
                        R"(","shape":[2,3],"parameters":{"binary_data_size":)" +
                        std::to_string(binary.size()) + R"(}}],"parameters":{"binary_data_output":true}})";
-    Response response = Post(client, "/v2/models/" + IdentityModel(type) + "/infer", json, binary);
+    Response response = Post(client, "/v2/models/" + IdentityModelName(type) + "/infer", json, binary);
     ASSERT_EQ(response.result_int(), 200) << response.body();
     std::string header_length(response["Inference-Header-Content-Length"]);
     ASSERT_FALSE(header_length.empty());
@@ -225,7 +191,7 @@ TEST_F(ModelServiceHttpTest, BinaryRoundTripOfEveryDatatype) {
     rapidjson::Document header = ParseJson(std::string_view(response.body()).substr(0, json_size));
     ASSERT_FALSE(header.HasParseError());
     EXPECT_EQ(header["id"].GetString(), "round-" + name);
-    EXPECT_EQ(header["model_name"].GetString(), IdentityModel(type));
+    EXPECT_EQ(header["model_name"].GetString(), IdentityModelName(type));
     EXPECT_STREQ(header["model_version"].GetString(), "1");
     const auto& output = header["outputs"][0];
     EXPECT_STREQ(output["name"].GetString(), "OUTPUT0");
@@ -370,7 +336,7 @@ TEST_F(ModelServiceHttpTest, JsonRoundTripOfEveryDatatype) {
     SCOPED_TRACE(name);
     std::string json = R"({"inputs":[{"name":"INPUT0","datatype":")" + name + R"(","shape":[2,3],"data":)" +
                        test.data + "}]}";
-    Response response = Post(client, "/v2/models/" + IdentityModel(test.type) + "/infer", json);
+    Response response = Post(client, "/v2/models/" + IdentityModelName(test.type) + "/infer", json);
     ASSERT_EQ(response.result_int(), 200) << response.body();
     EXPECT_THAT(response.body(),
                 HasSubstr(R"("datatype":")" + name + R"(","shape":[2,3],"data":)" + test.expected));
@@ -383,7 +349,7 @@ TEST_F(ModelServiceHttpTest, JsonRoundTripOfEveryDatatype) {
     SCOPED_TRACE(name);
     std::string json =
         R"({"inputs":[{"name":"INPUT0","datatype":")" + name + R"(","shape":[1,2],"data":[1,2]}]})";
-    Response rejected = Post(client, "/v2/models/" + IdentityModel(type) + "/infer", json);
+    Response rejected = Post(client, "/v2/models/" + IdentityModelName(type) + "/infer", json);
     EXPECT_EQ(rejected.result_int(), 400);
     EXPECT_THAT(ErrorOf(rejected),
                 HasSubstr("input 'INPUT0' is " + name + ", which has no JSON form; send it as binary data"));
@@ -393,7 +359,7 @@ TEST_F(ModelServiceHttpTest, JsonRoundTripOfEveryDatatype) {
         type == DataType::kFp16 ? RawBytes<uint16_t>({0x3E00, 0xC000}) : RawBytes<uint16_t>({0x3FC0, 0xC000});
     json = R"({"inputs":[{"name":"INPUT0","datatype":")" + name +
            R"(","shape":[1,2],"parameters":{"binary_data_size":4}}]})";
-    Response response = Post(client, "/v2/models/" + IdentityModel(type) + "/infer", json, binary);
+    Response response = Post(client, "/v2/models/" + IdentityModelName(type) + "/infer", json, binary);
     ASSERT_EQ(response.result_int(), 200) << response.body();
     EXPECT_THAT(response.body(), HasSubstr(R"("data":[1.5,-2.0])"));
   }
@@ -418,7 +384,7 @@ TEST_F(ModelServiceHttpTest, ModelConfig) {
   for (const auto& [type, config_name] : types) {
     SCOPED_TRACE(config_name);
     Response config = client.RoundTrip(
-        MakeRequest(http::verb::get, "/v2/models/" + IdentityModel(type) + "/versions/1/config"));
+        MakeRequest(http::verb::get, "/v2/models/" + IdentityModelName(type) + "/versions/1/config"));
     ASSERT_EQ(config.result_int(), 200) << config.body();
     rapidjson::Document document = ParseJson(config.body());
     EXPECT_EQ(document["input"][0]["data_type"].GetString(), config_name);

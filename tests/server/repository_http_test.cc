@@ -10,7 +10,9 @@
 #include "repository/model_service.h"
 #include "server/http_server.h"
 #include "test_http_client.h"
+#include "testing/model_service.h"
 #include "testing/signed_repository.h"
+#include "testing/start_http_server.h"
 
 namespace moat::server {
 namespace {
@@ -46,23 +48,15 @@ class RepositoryHttpTest : public ::testing::Test {
                   std::ios::binary | std::ios::app)
         << "x";
 
-    repository::ModelServiceOptions options;
-    options.repository_dir = repository_->repository_dir();
-    options.trust_dir = repository_->trust_dir();
-    options.audit_log_path = repository_->audit_log_path();
-    options.audit_sync = false;
-    options.allow_model_control = true;
-    auto service = repository::ModelService::Create(options);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    service_ = std::move(*service);
-
-    HttpServerOptions server_options;
-    server_options.port = 0;
-    server_ = std::make_unique<HttpServer>(*service_, server_options);
-    ASSERT_TRUE(server_->Start().ok());
+    service_ = moat::testing::CreateModelService(*repository_, /*allow_model_control=*/true);
+    ASSERT_NE(service_, nullptr);
+    server_ = moat::testing::StartHttpServer(*service_);
+    ASSERT_NE(server_, nullptr);
   }
 
-  void TearDown() override { server_->Stop(); }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
 
   static Response Post(TestClient& client, const std::string& target, const std::string& body = "") {
     return client.RoundTrip(MakeRequest(http::verb::post, target, body));

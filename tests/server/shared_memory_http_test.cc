@@ -7,22 +7,25 @@
 
 #include <cstring>
 #include <memory>
+#include <span>
 
-#include "posix_shm_object.h"
 #include "repository/model_service.h"
 #include "server/http_server.h"
 #include "test_http_client.h"
+#include "testing/model_service.h"
+#include "testing/posix_shm_object.h"
 #include "testing/signed_repository.h"
+#include "testing/start_http_server.h"
 #include "testing/tensor_bytes.h"
 
 namespace moat::server {
 namespace {
 
 using moat::testing::BytesElement;
+using moat::testing::PosixShmObject;
 using moat::testing::RawBytes;
 using ::testing::HasSubstr;
 using testing::MakeRequest;
-using testing::PosixShmObject;
 using testing::Response;
 using testing::TestClient;
 namespace http = boost::beast::http;
@@ -64,6 +67,14 @@ std::string IdentityRequest(const std::string& input_parameters, const std::stri
   return json + "}";
 }
 
+// An identity_fp32 request that the server rejects.
+struct RejectedInfer {
+  std::string label;
+  std::string json;
+  unsigned status;
+  std::string fragment;  // a part of the expected error message
+};
+
 class SharedMemoryHttpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -73,21 +84,12 @@ class SharedMemoryHttpTest : public ::testing::Test {
         {"identity_bytes", 1, moat::testing::TestModelPath("identity_bytes.onnx")},
     };
     repository_ = new moat::testing::SignedRepository(models);
-    repository::ModelServiceOptions options;
-    options.repository_dir = repository_->repository_dir();
-    options.trust_dir = repository_->trust_dir();
-    options.audit_log_path = repository_->audit_log_path();
-    options.audit_sync = false;
-    auto service = repository::ModelService::Create(options);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    service_ = service->release();
+    service_ = moat::testing::CreateModelService(*repository_).release();
+    ASSERT_NE(service_, nullptr);
 
     shared_memory_ = new shm::SharedMemoryManager(true);
-    HttpServerOptions server_options;
-    server_options.port = 0;
-    server_ = new HttpServer(*service_, *shared_memory_, server_options);
-    Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started.ToString();
+    server_ = moat::testing::StartHttpServer(*service_, {}, shared_memory_).release();
+    ASSERT_NE(server_, nullptr);
   }
 
   static void TearDownTestSuite() {
@@ -118,6 +120,19 @@ class SharedMemoryHttpTest : public ::testing::Test {
         Post(client, "/v2/models/identity_fp32/infer", IdentityRequest(ShmParameters("valid", 0, 64)));
     ASSERT_EQ(response.result_int(), 200) << response.body();
     EXPECT_THAT(response.body(), HasSubstr(R"("data":[100.0,101.0,)"));
+  }
+
+  // Checks the status and error of each of `cases`, and that the connection
+  // still serves a valid request after each, as ExpectValidRequestWorks does.
+  static void ExpectRejected(TestClient& client, PosixShmObject& valid,
+                             std::span<const RejectedInfer> cases) {
+    for (const RejectedInfer& test : cases) {
+      SCOPED_TRACE(test.label);
+      Response response = Post(client, "/v2/models/identity_fp32/infer", test.json);
+      EXPECT_EQ(response.result_int(), test.status) << response.body();
+      EXPECT_THAT(ErrorOf(response), HasSubstr(test.fragment));
+      ExpectValidRequestWorks(client, valid);
+    }
   }
 
   static inline moat::testing::SignedRepository* repository_ = nullptr;
@@ -287,13 +302,7 @@ TEST_F(SharedMemoryHttpTest, OffsetsAtAndPastRegionEnd) {
   ASSERT_EQ(output_at_end.result_int(), 200) << output_at_end.body();
   EXPECT_EQ(object.Read(192, 64), FloatRow(7));
 
-  struct Case {
-    std::string label;
-    std::string json;
-    unsigned status;
-    std::string fragment;
-  };
-  const Case cases[] = {
+  const RejectedInfer cases[] = {
       {"input one byte past the end", IdentityRequest(ShmParameters("r", 193, 64)), 400,
        "offset 193 + byte_size 64 passes the end of the region, which has 256 bytes"},
       {"input offset past the end", IdentityRequest(ShmParameters("r", 257, 0)), 400,
@@ -313,13 +322,7 @@ TEST_F(SharedMemoryHttpTest, OffsetsAtAndPastRegionEnd) {
       {"output larger than its range", IdentityRequest(ShmParameters("r", 0, 64), ShmParameters("r", 0, 32)),
        400, "output 'OUTPUT0' has 64 bytes, more than the 32 bytes referenced"},
   };
-  for (const Case& test : cases) {
-    SCOPED_TRACE(test.label);
-    Response response = Post(client, "/v2/models/identity_fp32/infer", test.json);
-    EXPECT_EQ(response.result_int(), test.status) << response.body();
-    EXPECT_THAT(ErrorOf(response), HasSubstr(test.fragment));
-    ExpectValidRequestWorks(client, valid);
-  }
+  ExpectRejected(client, valid, cases);
 }
 
 TEST_F(SharedMemoryHttpTest, BadParametersAndUnregisteredRegions) {
@@ -327,13 +330,7 @@ TEST_F(SharedMemoryHttpTest, BadParametersAndUnregisteredRegions) {
   ASSERT_TRUE(valid.ok());
   TestClient client(server_->port());
   ASSERT_EQ(Register(client, "valid", valid.key(), 0, 64).result_int(), 200);
-  struct Case {
-    std::string label;
-    std::string json;
-    unsigned status;
-    std::string fragment;
-  };
-  const Case cases[] = {
+  const RejectedInfer cases[] = {
       {"unregistered input region", IdentityRequest(ShmParameters("nope", 0, 64)), 404,
        "input 'INPUT0': shared memory region 'nope' is not registered"},
       {"unregistered output region",
@@ -366,13 +363,7 @@ TEST_F(SharedMemoryHttpTest, BadParametersAndUnregisteredRegions) {
                        R"({"binary_data":true,"shared_memory_region":"valid","shared_memory_byte_size":64})"),
        400, "has both \"binary_data\": true and the 'shared_memory_region' parameter"},
   };
-  for (const Case& test : cases) {
-    SCOPED_TRACE(test.label);
-    Response response = Post(client, "/v2/models/identity_fp32/infer", test.json);
-    EXPECT_EQ(response.result_int(), test.status) << response.body();
-    EXPECT_THAT(ErrorOf(response), HasSubstr(test.fragment));
-    ExpectValidRequestWorks(client, valid);
-  }
+  ExpectRejected(client, valid, cases);
 }
 
 TEST_F(SharedMemoryHttpTest, UnregisterAllowsReregisterWithNewContents) {

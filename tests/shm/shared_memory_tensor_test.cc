@@ -6,20 +6,20 @@
 #include <gtest/gtest.h>
 
 #include "shm/shared_memory.h"
-#include "shm/shm_object.h"
+#include "testing/posix_shm_object.h"
 #include "testing/tensor_bytes.h"
 
 namespace moat::shm {
 namespace {
 
 using ::moat::testing::BytesElement;
+using ::moat::testing::PosixShmObject;
 using ::moat::testing::RawBytes;
-using ::moat::testing::ShmObject;
 using ::moat::testing::TensorBytes;
 
 TEST(InputFromSharedMemory, PointsIntoMapping) {
   SharedMemoryManager manager(true);
-  ShmObject object(64);
+  PosixShmObject object(64);
   object.Write(8, RawBytes<float>({1.0f, 2.0f, 3.0f, 4.0f}));
   ASSERT_TRUE(manager.Register("input", object.key(), 0, 64).ok());
 
@@ -49,7 +49,7 @@ TEST(InputFromSharedMemory, PointsIntoMapping) {
 
 TEST(InputFromSharedMemory, OutlivesUnregister) {
   SharedMemoryManager manager(true);
-  ShmObject object(4);
+  PosixShmObject object(4);
   object.Write(0, RawBytes<int32_t>({7}));
   ASSERT_TRUE(manager.Register("input", object.key(), 0, 4).ok());
   auto tensor = InputFromSharedMemory(manager, "INPUT0", DataType::kInt32, {1}, {"input", 0, std::nullopt});
@@ -60,7 +60,7 @@ TEST(InputFromSharedMemory, OutlivesUnregister) {
 
 TEST(InputFromSharedMemory, SizeMismatch) {
   SharedMemoryManager manager(true);
-  ShmObject object(64);
+  PosixShmObject object(64);
   ASSERT_TRUE(manager.Register("input", object.key(), 0, 64).ok());
 
   // Too few bytes, too many bytes, and the whole region when byte_size is empty.
@@ -79,7 +79,7 @@ TEST(InputFromSharedMemory, SizeMismatch) {
 
 TEST(InputFromSharedMemory, RestOfRegion) {
   SharedMemoryManager manager(true);
-  ShmObject object(24);
+  PosixShmObject object(24);
   object.Write(8, RawBytes<int64_t>({-3, 5}));
   ASSERT_TRUE(manager.Register("input", object.key(), 0, 24).ok());
   auto tensor = InputFromSharedMemory(manager, "INPUT0", DataType::kInt64, {2}, {"input", 8, std::nullopt});
@@ -89,7 +89,7 @@ TEST(InputFromSharedMemory, RestOfRegion) {
 
 TEST(InputFromSharedMemory, EmptyTensorAtRegionEnd) {
   SharedMemoryManager manager(true);
-  ShmObject object(8);
+  PosixShmObject object(8);
   ASSERT_TRUE(manager.Register("input", object.key(), 0, 8).ok());
   auto tensor = InputFromSharedMemory(manager, "INPUT0", DataType::kFp32, {0, 4}, {"input", 8, 0});
   ASSERT_TRUE(tensor.ok()) << tensor.status().ToString();
@@ -106,7 +106,7 @@ TEST(InputFromSharedMemory, RegionErrorsNameInput) {
 TEST(InputFromSharedMemory, BytesElements) {
   SharedMemoryManager manager(true);
   std::string elements = BytesElement("ab") + BytesElement("") + BytesElement("xyz");
-  ShmObject object(elements.size() + 1);
+  PosixShmObject object(elements.size() + 1);
   object.Write(0, elements);
   ASSERT_TRUE(manager.Register("input", object.key(), 0, elements.size() + 1).ok());
 
@@ -137,7 +137,7 @@ TEST(InputFromSharedMemory, BytesElements) {
 
 TEST(WriteOutputToSharedMemory, CopiesIntoRegion) {
   SharedMemoryManager manager(true);
-  ShmObject object(32);
+  PosixShmObject object(32);
   ASSERT_TRUE(manager.Register("output", object.key(), 8, 24).ok());
   Tensor output = MakeOwnedTensor("OUTPUT0", DataType::kInt32, {2}, RawBytes<int32_t>({11, -12}));
 
@@ -157,7 +157,7 @@ TEST(WriteOutputToSharedMemory, CopiesIntoRegion) {
 
 TEST(WriteOutputToSharedMemory, OutputTooLarge) {
   SharedMemoryManager manager(true);
-  ShmObject object(16);
+  PosixShmObject object(16);
   object.Write(0, std::string(16, 'u'));
   ASSERT_TRUE(manager.Register("output", object.key(), 0, 16).ok());
   Tensor output = MakeOwnedTensor("OUTPUT0", DataType::kUint8, {12}, std::string(12, 'o'));
@@ -177,7 +177,7 @@ TEST(WriteOutputToSharedMemory, OutputTooLarge) {
 
 TEST(WriteOutputToSharedMemory, RegionErrorsNameOutput) {
   SharedMemoryManager manager(true);
-  ShmObject object(8);
+  PosixShmObject object(8);
   ASSERT_TRUE(manager.Register("output", object.key(), 0, 8).ok());
   Tensor output = MakeOwnedTensor("OUTPUT0", DataType::kUint8, {1}, "x");
 

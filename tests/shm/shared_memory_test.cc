@@ -14,12 +14,12 @@
 
 #include <gtest/gtest.h>
 
-#include "shm/shm_object.h"
+#include "testing/posix_shm_object.h"
 
 namespace moat::shm {
 namespace {
 
-using ::moat::testing::ShmObject;
+using ::moat::testing::PosixShmObject;
 using ::moat::testing::UniqueShmKey;
 
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
@@ -30,7 +30,7 @@ std::string ViewBytes(const RegionView& view) {
 
 TEST(SharedMemory, RegisterStatusUnregister) {
   SharedMemoryManager manager(true);
-  ShmObject object(4096);
+  PosixShmObject object(4096);
   ASSERT_TRUE(manager.Register("b", object.key(), 16, 32).ok());
   ASSERT_TRUE(manager.Register("a", object.key(), 0, 4096).ok());
 
@@ -62,7 +62,7 @@ TEST(SharedMemory, RegisterStatusUnregister) {
 
 TEST(SharedMemory, DuplicateNameAlreadyExists) {
   SharedMemoryManager manager(true);
-  ShmObject object(64);
+  PosixShmObject object(64);
   ASSERT_TRUE(manager.Register("input", object.key(), 0, 64).ok());
   Status again = manager.Register("input", object.key(), 0, 32);
   EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
@@ -97,13 +97,13 @@ TEST(SharedMemory, LongestValidKey) {
   SharedMemoryManager manager(true);
   std::string key = UniqueShmKey();
   key.resize(255, 'k');
-  ShmObject object(8, 0600, key);
+  PosixShmObject object(8, 0600, key);
   EXPECT_TRUE(manager.Register("region", object.key(), 0, 8).ok());
 }
 
 TEST(SharedMemory, InvalidNames) {
   SharedMemoryManager manager(true);
-  ShmObject object(8);
+  PosixShmObject object(8);
   for (const std::string& name : {std::string(), std::string(257, 'n'), std::string("a\tb"),
                                   std::string("caf\xc3\xa9"), std::string("a\0b", 3)}) {
     Status status = manager.Register(name, object.key(), 0, 8);
@@ -122,7 +122,7 @@ TEST(SharedMemory, MessageEscapesControlCharacters) {
 
 TEST(SharedMemory, ZeroByteSize) {
   SharedMemoryManager manager(true);
-  ShmObject object(8);
+  PosixShmObject object(8);
   Status status = manager.Register("region", object.key(), 0, 0);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("byte_size"), std::string::npos) << status.message();
@@ -130,7 +130,7 @@ TEST(SharedMemory, ZeroByteSize) {
 
 TEST(SharedMemory, MissingKeyMessage) {
   SharedMemoryManager manager(true);
-  ShmObject other(8);
+  PosixShmObject other(8);
   std::string key = UniqueShmKey();
   Status status = manager.Register("region", key, 0, 8);
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
@@ -188,7 +188,7 @@ TEST(SharedMemory, DeniedKeyReadsLikeMissingKey) {
       "to open it read-write; create it with shm_open and give the server's user read-write access";
 
   if (geteuid() != 0) {
-    ShmObject denied(8, 0);
+    PosixShmObject denied(8, 0);
     SharedMemoryManager manager(true);
     EXPECT_EQ(RegisterOutcome(manager, missing_key), expected);
     EXPECT_EQ(RegisterOutcome(manager, denied.key()), expected);
@@ -197,7 +197,7 @@ TEST(SharedMemory, DeniedKeyReadsLikeMissingKey) {
 
   // Root opens any object, so a child that drops to "nobody" makes the
   // permission-denied case happen.
-  ShmObject denied(8, 0600);
+  PosixShmObject denied(8, 0600);
   std::optional<std::string> outcomes = RunAsNobody(CompareMissingAndDenied, missing_key, denied.key());
   if (!outcomes) GTEST_SKIP() << "cannot drop root privileges in a child process here";
   EXPECT_EQ(*outcomes, expected + "\n" + expected);
@@ -205,7 +205,7 @@ TEST(SharedMemory, DeniedKeyReadsLikeMissingKey) {
 
 TEST(SharedMemory, RegionPastObjectEnd) {
   SharedMemoryManager manager(true);
-  ShmObject object(4096);
+  PosixShmObject object(4096);
   struct Case {
     uint64_t offset;
     uint64_t byte_size;
@@ -222,7 +222,7 @@ TEST(SharedMemory, RegionPastObjectEnd) {
 
 TEST(SharedMemory, UnalignedRegistrationOffset) {
   SharedMemoryManager manager(true);
-  ShmObject object(3 * 4096);
+  PosixShmObject object(3 * 4096);
   object.Write(5000, "registered bytes");
   ASSERT_TRUE(manager.Register("region", object.key(), 5000, 16).ok());
 
@@ -233,7 +233,7 @@ TEST(SharedMemory, UnalignedRegistrationOffset) {
 
 TEST(SharedMemory, MapRangesInsideRegion) {
   SharedMemoryManager manager(true);
-  ShmObject object(110);
+  PosixShmObject object(110);
   object.Write(10, "0123456789");
   // The region is object bytes [10, 110); reference offsets count from 10.
   ASSERT_TRUE(manager.Register("region", object.key(), 10, 100).ok());
@@ -266,7 +266,7 @@ TEST(SharedMemory, MapRangesInsideRegion) {
 
 TEST(SharedMemory, MapRangesPastRegionEnd) {
   SharedMemoryManager manager(true);
-  ShmObject object(110);
+  PosixShmObject object(110);
   ASSERT_TRUE(manager.Register("region", object.key(), 10, 100).ok());
 
   const SharedMemoryReference references[] = {
@@ -296,7 +296,7 @@ TEST(SharedMemory, MapUnknownRegion) {
 }
 
 TEST(SharedMemory, ViewOutlivesUnregister) {
-  ShmObject object(64);
+  PosixShmObject object(64);
   object.Write(0, "client");
   RegionView view;
   {
@@ -319,7 +319,7 @@ TEST(SharedMemory, ViewOutlivesUnregister) {
 
 TEST(SharedMemory, ViewOutlivesUnregisterAll) {
   SharedMemoryManager manager(true);
-  ShmObject object(16);
+  PosixShmObject object(16);
   ASSERT_TRUE(manager.Register("region", object.key(), 0, 16).ok());
   auto view = manager.Map({"region", 0, std::nullopt});
   ASSERT_TRUE(view.ok());
@@ -330,8 +330,8 @@ TEST(SharedMemory, ViewOutlivesUnregisterAll) {
 
 TEST(SharedMemory, SameNameAfterUnregister) {
   SharedMemoryManager manager(true);
-  ShmObject first(16);
-  ShmObject second(16);
+  PosixShmObject first(16);
+  PosixShmObject second(16);
   first.Write(0, "first");
   second.Write(0, "second");
   ASSERT_TRUE(manager.Register("region", first.key(), 0, 16).ok());
@@ -348,7 +348,7 @@ TEST(SharedMemory, SameNameAfterUnregister) {
 
 TEST(SharedMemory, DisabledManager) {
   SharedMemoryManager manager(false);
-  ShmObject object(16);
+  PosixShmObject object(16);
   EXPECT_FALSE(manager.enabled());
 
   std::vector<Status> statuses = {
@@ -371,7 +371,7 @@ TEST(SharedMemory, DisabledManager) {
 
 TEST(SharedMemory, ConcurrentRegisterMapUnregister) {
   SharedMemoryManager manager(true);
-  ShmObject object(4096);
+  PosixShmObject object(4096);
   constexpr int kThreads = 4;
   constexpr int kRounds = 200;
   std::vector<std::thread> threads;
