@@ -8,6 +8,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 deps="$root/.deps"
 mkdir -p "$deps"
+log_prefix=install-deps
+# shellcheck source=lib/install_common.sh
+source "$root/scripts/lib/install_common.sh"
 
 apt_packages=(
   cmake ninja-build g++ make pkg-config
@@ -26,53 +29,7 @@ fi
 # conflicts with those, so it is only installed when no npm is on the PATH.
 command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-deps: installing Debian packages: ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-fi
-
-# fetch_npm NAME VERSION SHA256: downloads the tarball with `npm pack` (which
-# runs no package scripts), checks its digest and unpacks it under .deps/NAME.
-fetch_npm() {
-  local name=$1 version=$2 want=$3
-  local dir="$deps/$(echo "$name" | tr '/@' '__')-$version"
-  [ -f "$dir/.ok" ] && return 0
-  echo "install-deps: fetching $name@$version with npm pack"
-  local tmp
-  tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null)
-  local tgz
-  tgz=$(ls "$tmp"/*.tgz)
-  local got
-  got=$(sha256sum "$tgz" | cut -d' ' -f1)
-  if [ "$got" != "$want" ]; then
-    echo "install-deps: SHA-256 mismatch for $name@$version: expected $want, got $got" >&2
-    rm -rf "$tmp"
-    exit 1
-  fi
-  rm -rf "$dir"
-  mkdir -p "$dir"
-  tar -xzf "$tgz" -C "$dir"
-  rm -rf "$tmp"
-  touch "$dir/.ok"
-}
-
-# check_file PATH SHA256: stops when an extracted file does not have the pinned digest.
-check_file() {
-  local got
-  got=$(sha256sum "$1" | cut -d' ' -f1)
-  if [ "$got" != "$2" ]; then
-    echo "install-deps: SHA-256 mismatch for $1: expected $2, got $got" >&2
-    exit 1
-  fi
-}
+install_apt_packages "${apt_packages[@]}"
 
 # ONNX Runtime 1.29.0 (official build, CPU): headers and the Linux x64 library.
 fetch_npm com.github.asus4.onnxruntime 0.4.9 e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d

@@ -6,20 +6,13 @@
 #include <utility>
 
 #include "common/file.h"
+#include "common/text.h"
 
 namespace moat::audit {
 
 namespace {
 
 constexpr std::string_view kUnknown = "unknown";
-
-std::string_view Trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r";
-  size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  size_t end = text.find_last_not_of(kSpace);
-  return text.substr(begin, end - begin + 1);
-}
 
 std::string HostName() {
   // 256 bytes covers HOST_NAME_MAX (64 on Linux) with room to spare.
@@ -39,8 +32,8 @@ std::string CpuModelFromCpuinfo(std::string_view cpuinfo) {
     cpuinfo.remove_prefix(end == std::string_view::npos ? cpuinfo.size() : end + 1);
 
     size_t colon = line.find(':');
-    if (colon == std::string_view::npos || Trim(line.substr(0, colon)) != "model name") continue;
-    std::string_view value = Trim(line.substr(colon + 1));
+    if (colon == std::string_view::npos || TrimWhitespace(line.substr(0, colon)) != "model name") continue;
+    std::string_view value = TrimWhitespace(line.substr(colon + 1));
     if (!value.empty()) return std::string(value);
   }
   return std::string(kUnknown);

@@ -11,5 +11,7 @@ void AddBundleCommands(CLI::App& app, int& exit_code);  // keygen, pack, sign, v
 void AddServeCommand(CLI::App& app, int& exit_code);    // serve
 void AddInferCommand(CLI::App& app, int& exit_code);    // infer
 void AddAuditCommands(CLI::App& app, int& exit_code);   // audit verify
+void AddDoctorCommand(CLI::App& app, int& exit_code);   // doctor
+void AddBenchCommand(CLI::App& app, int& exit_code);    // bench
 
 }  // namespace moat::cli

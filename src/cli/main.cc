@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   moat::cli::AddServeCommand(app, exit_code);
   moat::cli::AddInferCommand(app, exit_code);
   moat::cli::AddAuditCommands(app, exit_code);
+  moat::cli::AddDoctorCommand(app, exit_code);
+  moat::cli::AddBenchCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

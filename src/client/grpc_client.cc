@@ -81,6 +81,7 @@ StatusOr<GrpcClient> GrpcClient::Create(std::string_view target, GrpcOptions opt
   // gRPC's default reconnect backoff grows to 120 s, so a client polling a
   // server that is still starting could miss it for minutes.
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  if (options.own_connection) arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(ChannelTarget(address), grpc::InsecureChannelCredentials(), arguments);
   if (channel == nullptr)

@@ -24,6 +24,9 @@ struct GrpcOptions {
   std::chrono::milliseconds timeout{60'000};
   // Maximum size of a request or response message.
   size_t max_message_bytes = size_t{1} << 30;
+  // Give the channel its own TCP connection. By default gRPC shares one
+  // connection between channels to the same address with the same settings.
+  bool own_connection = false;
 };
 
 // Every call goes over one channel, which Create makes and copies of the

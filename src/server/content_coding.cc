@@ -4,16 +4,11 @@
 #include <optional>
 #include <string>
 
+#include "common/text.h"
 #include "server/json.h"
 
 namespace moat::server {
 namespace {
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -57,16 +52,16 @@ struct AcceptedCoding {
 std::optional<AcceptedCoding> ParseAcceptElement(std::string_view element) {
   size_t semicolon = element.find(';');
   AcceptedCoding accepted;
-  accepted.name = Trim(element.substr(0, semicolon));
+  accepted.name = TrimWhitespace(element.substr(0, semicolon));
   if (accepted.name.empty()) return std::nullopt;
   while (semicolon != std::string_view::npos) {
     element.remove_prefix(semicolon + 1);
     semicolon = element.find(';');
-    std::string_view parameter = Trim(element.substr(0, semicolon));
+    std::string_view parameter = TrimWhitespace(element.substr(0, semicolon));
     size_t equals = parameter.find('=');
     if (equals == std::string_view::npos) return std::nullopt;
-    if (!EqualsIgnoringCase(Trim(parameter.substr(0, equals)), "q")) continue;
-    std::optional<int> weight = ParseQValue(Trim(parameter.substr(equals + 1)));
+    if (!EqualsIgnoringCase(TrimWhitespace(parameter.substr(0, equals)), "q")) continue;
+    std::optional<int> weight = ParseQValue(TrimWhitespace(parameter.substr(equals + 1)));
     if (!weight) return std::nullopt;
     accepted.weight = *weight;
   }
@@ -88,7 +83,7 @@ std::string_view ContentCodingName(ContentCoding coding) {
 }
 
 StatusOr<ContentCoding> ParseContentEncoding(std::string_view header) {
-  std::string_view name = Trim(header);
+  std::string_view name = TrimWhitespace(header);
   if (name.empty()) return ContentCoding::kIdentity;
   std::optional<ContentCoding> coding;
   if (name.find(',') == std::string_view::npos) coding = CodingNamed(name);
@@ -111,7 +106,7 @@ ContentCoding NegotiateResponseCoding(std::string_view accept_encoding) {
   std::string_view rest = accept_encoding;
   while (!rest.empty()) {
     size_t comma = rest.find(',');
-    std::string_view element = Trim(rest.substr(0, comma));
+    std::string_view element = TrimWhitespace(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     if (element.empty()) continue;
     std::optional<AcceptedCoding> accepted = ParseAcceptElement(element);
