@@ -2,7 +2,10 @@
 // Front ends parse their wire format into these types and never reach deeper.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +29,15 @@ struct InferenceRequest {
   std::vector<Tensor> inputs;
   // Outputs to return, in this order; empty means every output of the model.
   std::vector<std::string> requested_outputs;
+  // The protocol's "priority" parameter: 0 is the default level, otherwise a
+  // lower number runs first.
+  uint32_t priority = 0;
+  // The protocol's "timeout" parameter: a request still queued after this
+  // long fails with DEADLINE_EXCEEDED. Empty: the model's default timeout.
+  std::optional<std::chrono::microseconds> timeout;
+  // Set by the front end when the client goes away; a request not yet
+  // running then fails with CANCELLED and never runs. May be null.
+  std::shared_ptr<const std::atomic<bool>> cancelled;
 };
 
 struct InferenceResponse {
