@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "common/file.h"
+#include "config/serving_config.h"
 #include "grpc/grpc_server.h"
 #include "repository/model_service.h"
 #include "runtime/onnx_runtime.h"
@@ -31,6 +33,7 @@ struct ServeFlags {
   std::string port_file;
   std::string grpc_listen;  // empty: no gRPC front end
   std::string grpc_port_file;
+  std::string config;  // empty: moat-serving.conf beside the repository, if present
   int intra_op_threads = 0;
   int workers = 1;
   int io_threads = 1;
@@ -103,6 +106,22 @@ int RunServe(const ServeFlags& flags) {
     }
     grpc_listen = *parsed;
   }
+  config::ServingConfig serving_config;
+  {
+    bool explicit_config = !flags.config.empty();
+    std::filesystem::path repository(flags.repository);
+    if (!repository.has_filename()) repository = repository.parent_path();  // "repo/"
+    std::string config_path =
+        explicit_config ? flags.config : (repository.parent_path() / "moat-serving.conf").string();
+    auto loaded = config::LoadServingConfig(config_path);
+    if (loaded.ok()) {
+      serving_config = std::move(loaded).value();
+      spdlog::info("serving configuration read from {}", config_path);
+    } else if (explicit_config || loaded.status().code() != StatusCode::kNotFound) {
+      std::cerr << "moat serve: " << loaded.status().message() << "\n";
+      return 2;
+    }
+  }
   runtime::OnnxRuntimeOptions runtime_options;
   runtime_options.intra_op_threads = flags.intra_op_threads;
   runtime_options.allow_spinning = flags.intra_op_spinning;
@@ -111,12 +130,28 @@ int RunServe(const ServeFlags& flags) {
     return 1;
   }
 
+  {
+    // ONNX Runtime sessions here run on the one global pool, so a per-model
+    // thread count has nothing to apply to.
+    bool sets_threads = serving_config.defaults().intra_op_threads.has_value();
+    for (const auto& [name, settings] : serving_config.models())
+      sets_threads = sets_threads || settings.intra_op_threads.has_value();
+    for (const auto& [key, settings] : serving_config.versions())
+      sets_threads = sets_threads || settings.intra_op_threads.has_value();
+    if (sets_threads) {
+      spdlog::warn(
+          "intra_op_threads in the serving configuration is not applied: all models share ONNX Runtime's "
+          "global pool of {} threads (set with --intra-op-threads)",
+          runtime::OnnxIntraOpThreads());
+    }
+  }
   repository::ModelServiceOptions service_options;
   service_options.repository_dir = flags.repository;
   service_options.trust_dir = flags.trust;
   service_options.audit_log_path = flags.audit_log;
   service_options.audit_sync = !flags.audit_no_sync;
   service_options.allow_model_control = flags.allow_model_control;
+  service_options.serving_config = serving_config;
   auto service = repository::ModelService::Create(service_options);
   if (!service.ok()) {
     std::cerr << "moat serve: " << service.status().message() << "\n";
@@ -185,6 +220,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       "serve", "Verify every bundle of a repository and serve KServe v2 over HTTP and gRPC");
   serve->add_option("--repository", flags->repository, "Model repository: <root>/<model>/<version>/ bundles")
       ->required();
+  serve->add_option("--config", flags->config,
+                    "Serving configuration (instances, batching, queues); default: moat-serving.conf in "
+                    "the repository's parent folder when it exists");
   serve->add_option("--trust", flags->trust, "Folder of trusted publisher public keys (*.pem)")->required();
   serve
       ->add_option("--listen", flags->listen,

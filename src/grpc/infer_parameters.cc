@@ -1,6 +1,9 @@
 #include "grpc/infer_parameters.h"
 
 #include <array>
+#include <chrono>
+#include <cstdint>
+#include <limits>
 #include <string_view>
 #include <utility>
 
@@ -79,15 +82,53 @@ StatusOr<uint64_t> ParseByteCount(const InferParameter& parameter, std::string_v
   return static_cast<uint64_t>(parameter.int64_param());
 }
 
+// Reads a non-negative integer given as int64_param or uint64_param.
+StatusOr<uint64_t> ParseUnsigned(const InferParameter& parameter, std::string_view key,
+                                 const std::string& where) {
+  switch (parameter.parameter_choice_case()) {
+    case InferParameter::kUint64Param:
+      return parameter.uint64_param();
+    case InferParameter::kInt64Param:
+      if (parameter.int64_param() < 0) {
+        return InvalidArgumentError(where + ": parameter '" + std::string(key) + "' is negative (" +
+                                    std::to_string(parameter.int64_param()) + ")");
+      }
+      return static_cast<uint64_t>(parameter.int64_param());
+    default:
+      return InvalidArgumentError(where + ": parameter '" + std::string(key) +
+                                  "' must be an int64_param or uint64_param, got " +
+                                  std::string(KindName(parameter)));
+  }
+}
+
 }  // namespace
 
-Status CheckRequestParameters(const ParameterMap& parameters) {
+Status ParseRequestParameters(const ParameterMap& parameters, InferenceRequest& request) {
   const std::string where = "infer request";
   for (std::string_view key : {"sequence_id", "sequence_start", "sequence_end"}) {
     MOAT_RETURN_IF_ERROR(RejectIfSet(parameters, key, where, "sequence batching"));
   }
-  MOAT_RETURN_IF_ERROR(RejectIfSet(parameters, "priority", where, "request priorities"));
-  return RejectIfSet(parameters, "timeout", where, "per-request timeouts");
+  if (const InferParameter* priority = Find(parameters, "priority")) {
+    MOAT_ASSIGN_OR_RETURN(uint64_t level, ParseUnsigned(*priority, "priority", where));
+    if (level > std::numeric_limits<uint32_t>::max()) {
+      return InvalidArgumentError(where + ": parameter 'priority' is " + std::to_string(level) +
+                                  ", above the maximum " +
+                                  std::to_string(std::numeric_limits<uint32_t>::max()));
+    }
+    request.priority = static_cast<uint32_t>(level);
+  }
+  if (const InferParameter* timeout = Find(parameters, "timeout")) {
+    MOAT_ASSIGN_OR_RETURN(uint64_t microseconds, ParseUnsigned(*timeout, "timeout", where));
+    if (microseconds > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return InvalidArgumentError(where + ": parameter 'timeout' is " + std::to_string(microseconds) +
+                                  " microseconds, above the maximum " +
+                                  std::to_string(std::numeric_limits<int64_t>::max()));
+    }
+    // 0 means no per-request timeout, as in Triton, so the model's default applies.
+    request.timeout.reset();
+    if (microseconds > 0) request.timeout = std::chrono::microseconds(static_cast<int64_t>(microseconds));
+  }
+  return OkStatus();
 }
 
 Status CheckOutputParameters(const ParameterMap& parameters, const std::string& where) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "core/inference.h"
 #include "inference.pb.h"
 #include "shm/shared_memory.h"
 
@@ -13,10 +14,12 @@ namespace moat::grpc_server {
 
 using ParameterMap = google::protobuf::Map<std::string, inference::InferParameter>;
 
-// UNIMPLEMENTED naming the parameter when sequence_id, sequence_start,
-// sequence_end, priority or timeout has a value other than its default
-// (unset, false, 0 or empty), because Moat serves none of these features.
-Status CheckRequestParameters(const ParameterMap& parameters);
+// Stores the priority and timeout parameters (int64_param or uint64_param,
+// timeout in microseconds, 0 meaning none) in `request`. INVALID_ARGUMENT
+// naming the parameter and value for another type, a negative value, a
+// priority above UINT32_MAX or a timeout above INT64_MAX. UNIMPLEMENTED when
+// sequence_id, sequence_start or sequence_end is set to a non-default value.
+Status ParseRequestParameters(const ParameterMap& parameters, InferenceRequest& request);
 
 // UNIMPLEMENTED when `classification` has a value other than its default.
 // `where` names the output in the message.

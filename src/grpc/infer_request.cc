@@ -54,7 +54,7 @@ class Parser {
     request.model_name = message_.model_name();
     if (request.model_name.empty()) return InvalidArgumentError("infer request: model_name is empty");
     MOAT_ASSIGN_OR_RETURN(request.model_version, ParseVersionField(message_.model_version()));
-    MOAT_RETURN_IF_ERROR(CheckRequestParameters(message_.parameters()));
+    MOAT_RETURN_IF_ERROR(ParseRequestParameters(message_.parameters(), request));
     MOAT_RETURN_IF_ERROR(ParseInputs());
     MOAT_RETURN_IF_ERROR(ParseOutputs());
     return std::move(result_);

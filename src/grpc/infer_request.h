@@ -26,9 +26,9 @@ struct ParsedModelInferRequest {
 // Errors name the field, tensor or value. INVALID_ARGUMENT: an invalid
 // version, datatype or shape, data that does not match the shape, raw and
 // typed contents in one request, a raw entry count that differs from the
-// inputs that need one, malformed shared memory parameters, repeated names.
-// UNIMPLEMENTED: sequence, priority, timeout and classification parameters
-// with non-default values. Inputs in shared memory return the errors of
+// inputs that need one, malformed shared memory parameters, repeated names,
+// an invalid priority or timeout parameter. UNIMPLEMENTED: sequence and
+// classification parameters with non-default values. Inputs in shared memory return the errors of
 // shm::InputFromSharedMemory. Thread-safe.
 StatusOr<ParsedModelInferRequest> ParseModelInferRequest(const inference::ModelInferRequest& message,
                                                          const shm::SharedMemoryManager& shared_memory,

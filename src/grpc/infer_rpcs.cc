@@ -13,6 +13,7 @@ using inference::ModelInferRequest;
 using inference::ModelInferResponse;
 
 Status InferenceRpcService::RunInfer(std::shared_ptr<const ModelInferRequest> message, CallLog& log,
+                                     std::shared_ptr<const std::atomic<bool>> cancelled,
                                      ModelInferResponse& response) {
   if (!message->id().empty()) log.set_request_id(message->id());
   log.set_model(message->model_name());
@@ -24,6 +25,7 @@ Status InferenceRpcService::RunInfer(std::shared_ptr<const ModelInferRequest> me
 
   StatusOr<ParsedModelInferRequest> parsed = ParseModelInferRequest(*message, shared_memory_, message);
   if (!parsed.ok()) return reject(parsed.status());
+  parsed->request.cancelled = std::move(cancelled);
 
   // The service audits the outcome of every request that reaches Infer.
   StatusOr<InferenceResponse> result = service_.Infer(parsed->request, context);
@@ -48,7 +50,8 @@ Status InferenceRpcService::RunInfer(std::shared_ptr<const ModelInferRequest> me
   // message by exchanging pointers, without copying tensor bytes.
   auto owned = std::make_shared<ModelInferRequest>();
   owned->Swap(const_cast<ModelInferRequest*>(request));
-  return log.Finish(RunInfer(std::move(owned), log, *response));
+  auto [cancelled, watch] = cancellation_watcher_.Add([context] { return context->IsCancelled(); });
+  return log.Finish(RunInfer(std::move(owned), log, std::move(cancelled), *response));
 }
 
 ::grpc::Status InferenceRpcService::ModelStreamInfer(
@@ -60,7 +63,8 @@ Status InferenceRpcService::RunInfer(std::shared_ptr<const ModelInferRequest> me
 
     CallLog log = StartCall("ModelStreamInfer", *context);
     inference::ModelStreamInferResponse reply;
-    Status status = RunInfer(message, log, *reply.mutable_infer_response());
+    auto [cancelled, watch] = cancellation_watcher_.Add([context] { return context->IsCancelled(); });
+    Status status = RunInfer(message, log, std::move(cancelled), *reply.mutable_infer_response());
     log.Finish(status);
     if (!status.ok()) {
       // The stream stays open, so the error travels in the response. The

@@ -6,11 +6,12 @@
 #include <memory>
 #include <string>
 
+#include "common/request_id.h"
 #include "common/status.h"
 #include "core/inference.h"
 #include "grpc/call_log.h"
+#include "grpc/cancellation_watcher.h"
 #include "inference.grpc.pb.h"
-#include "common/request_id.h"
 #include "shm/shared_memory.h"
 
 namespace moat::grpc_server {
@@ -66,12 +67,17 @@ class InferenceRpcService final : public inference::GRPCInferenceService::Servic
 
   // Parses, runs and converts one infer request; `log` gets the request id
   // and model. Audits requests rejected before or after Infer.
+  // `cancelled` becomes the request's cancellation flag.
   Status RunInfer(std::shared_ptr<const inference::ModelInferRequest> message, CallLog& log,
+                  std::shared_ptr<const std::atomic<bool>> cancelled,
                   inference::ModelInferResponse& response);
 
   InferenceService& service_;
   shm::SharedMemoryManager& shared_memory_;
   RequestIdGenerator ids_;
+  // Polls the calls waiting in Infer so that a request whose client cancelled
+  // or passed its deadline fails with CANCELLED before it runs.
+  CancellationWatcher cancellation_watcher_{std::chrono::milliseconds(10)};
 };
 
 }  // namespace moat::grpc_server

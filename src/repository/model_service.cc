@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <tuple>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
 #include "core/model_version.h"
+#include "hardware/inventory.h"
+#include "hardware/memory_estimate.h"
 #include "repository/request_validation.h"
+#include "repository/version_scheduler.h"
 #include "runtime/onnx_runtime.h"
 
 namespace moat::repository {
@@ -44,6 +48,11 @@ ModelService::ModelService(std::unique_ptr<audit::AuditLog> audit, const ModelSe
     : audit_(std::move(audit)),
       repository_dir_(options.repository_dir),
       allow_model_control_(options.allow_model_control),
+      serving_config_(options.serving_config),
+      available_memory_(options.available_memory_bytes
+                            ? *options.available_memory_bytes
+                            : hardware::ReadHardwareInventory().available_memory_bytes),
+      clock_(options.clock),
       trust_(std::move(trust)) {}
 
 StatusOr<std::unique_ptr<ModelService>> ModelService::Create(const ModelServiceOptions& options) {
@@ -61,7 +70,7 @@ StatusOr<std::unique_ptr<ModelService>> ModelService::Create(const ModelServiceO
   MOAT_RETURN_IF_ERROR(service->audit_->Append(start));
 
   MOAT_ASSIGN_OR_RETURN(RepositoryContents contents, LoadRepository(options.repository_dir, service->trust_));
-  MOAT_ASSIGN_OR_RETURN(service->models_, service->AuditLoaded(contents, RequestContext{}));
+  MOAT_ASSIGN_OR_RETURN(service->models_, service->AuditLoaded(contents, RequestContext{}, 0));
   for (RejectedVersion& rejected : contents.rejected) {
     service->rejected_[rejected.model].push_back(std::move(rejected));
   }
@@ -69,7 +78,29 @@ StatusOr<std::unique_ptr<ModelService>> ModelService::Create(const ModelServiceO
 }
 
 StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoaded(
-    RepositoryContents& contents, const RequestContext& context) {
+    RepositoryContents& contents, const RequestContext& context, uint64_t already_planned) {
+  std::vector<ServedVersion> accepted;
+  for (auto& version : contents.loaded) {
+    config::ModelSettings settings = serving_config_.For(version->name, version->version);
+    uint64_t estimate = EstimateVersionMemory(version->manifest, settings);
+    std::string path = repository_dir_ + "/" + version->name + "/" + std::to_string(version->version);
+    Status fits =
+        hardware::CheckFits(version->name, version->version, estimate, available_memory_, already_planned);
+    if (!fits.ok()) {
+      contents.rejected.push_back({path, version->name, std::to_string(version->version), fits});
+      continue;
+    }
+    auto statistics = std::make_shared<VersionStatistics>();
+    auto scheduler = MakeVersionScheduler(version, settings, statistics, clock_);
+    if (!scheduler.ok()) {
+      contents.rejected.push_back(
+          {path, version->name, std::to_string(version->version), scheduler.status()});
+      continue;
+    }
+    already_planned += estimate;
+    accepted.push_back({std::move(version), std::move(statistics), std::move(scheduler).value(), estimate});
+  }
+  contents.loaded.clear();
   for (const RejectedVersion& rejected : contents.rejected) {
     spdlog::error("model {} version {} at {} not served: {}", rejected.model, rejected.version, rejected.path,
                   rejected.reason.ToString());
@@ -79,16 +110,15 @@ StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoa
     MOAT_RETURN_IF_ERROR(audit_->Append(event));
   }
   std::map<std::string, VersionMap> loaded;
-  for (auto& version : contents.loaded) {
+  for (ServedVersion& served : accepted) {
+    const ModelVersion* version = served.model.get();
     spdlog::info("model {} version {} loaded: bundle digest {}, signed by {}", version->name,
                  version->version, version->bundle_digest, fmt::join(version->signer_key_ids, ", "));
     audit::AuditEvent event = EventFor("model_loaded", context, version->name);
     event.version = version->version;
     event.bundle_digest = version->bundle_digest;
     MOAT_RETURN_IF_ERROR(audit_->Append(event));
-    VersionMap& versions = loaded[version->name];
-    int64_t number = version->version;
-    versions[number] = ServedVersion{std::move(version), std::make_shared<VersionStatistics>()};
+    loaded[version->name][version->version] = std::move(served);
   }
   return loaded;
 }
@@ -99,7 +129,12 @@ Status ModelService::LoadModel(const std::string& model, const RequestContext& c
   }
   std::lock_guard control(control_mutex_);
   MOAT_ASSIGN_OR_RETURN(RepositoryContents contents, LoadRepositoryModel(repository_dir_, model, trust_));
-  MOAT_ASSIGN_OR_RETURN(auto loaded, AuditLoaded(contents, context));
+  uint64_t planned = 0;
+  {
+    std::lock_guard lock(models_mutex_);
+    planned = PlannedMemoryLocked(model);
+  }
+  MOAT_ASSIGN_OR_RETURN(auto loaded, AuditLoaded(contents, context, planned));
   if (!contents.rejected.empty()) {
     // All or nothing: a half-verified model never replaces a served one.
     const RejectedVersion& first = contents.rejected.front();
@@ -109,9 +144,14 @@ Status ModelService::LoadModel(const std::string& model, const RequestContext& c
   }
   if (loaded[model].empty())
     return NotFoundError("model '" + model + "' has no version folders in the repository");
-  std::lock_guard lock(models_mutex_);
-  models_[model] = std::move(loaded[model]);
-  rejected_.erase(model);
+  VersionMap replaced;
+  {
+    std::lock_guard lock(models_mutex_);
+    replaced = std::exchange(models_[model], std::move(loaded[model]));
+    rejected_.erase(model);
+  }
+  // Requests already queued on the replaced versions still run on them.
+  Drain(replaced);
   return OkStatus();
 }
 
@@ -120,6 +160,7 @@ Status ModelService::UnloadModel(const std::string& model, const RequestContext&
     return FailedPreconditionError("model control is disabled; start the server with --allow-model-control");
   }
   std::lock_guard control(control_mutex_);
+  VersionMap removed;
   {
     std::lock_guard lock(models_mutex_);
     auto found = models_.find(model);
@@ -130,10 +171,25 @@ Status ModelService::UnloadModel(const std::string& model, const RequestContext&
       listed.push_back({repository_dir_ + "/" + model + "/" + std::to_string(number), model,
                         std::to_string(number), UnavailableError("unloaded")});
     }
+    removed = std::move(found->second);
     models_.erase(found);
   }
+  Drain(removed);
   spdlog::info("model {} unloaded", model);
   return audit_->Append(EventFor("model_unloaded", context, model));
+}
+
+uint64_t ModelService::PlannedMemoryLocked(const std::string& except) const {
+  uint64_t planned = 0;
+  for (const auto& [name, versions] : models_) {
+    if (name == except) continue;
+    for (const auto& [number, served] : versions) planned += served.memory_estimate;
+  }
+  return planned;
+}
+
+void ModelService::Drain(const VersionMap& versions) {
+  for (const auto& [number, served] : versions) served.scheduler->Stop(scheduler::StopMode::kDrain);
 }
 
 std::vector<ModelIndexEntry> ModelService::RepositoryIndex(bool ready_only) const {
@@ -176,6 +232,12 @@ StatusOr<std::vector<ModelStatistics>> ModelService::GetModelStatistics(
 }
 
 ModelService::~ModelService() {
+  std::map<std::string, VersionMap> models;
+  {
+    std::lock_guard lock(models_mutex_);
+    models.swap(models_);
+  }
+  for (const auto& [name, versions] : models) Drain(versions);
   audit::AuditEvent stop;
   stop.type = "server_stop";
   Audit(stop);
@@ -237,17 +299,16 @@ StatusOr<InferenceResponse> ModelService::Infer(const InferenceRequest& request,
   audit::AuditEvent event = EventFor("inference", context, request.model_name);
   auto found = Find(request.model_name, request.model_version);
   StatusOr<InferenceResponse> response = found.status();
-  std::chrono::nanoseconds compute{0};
   if (found.ok()) {
     event.version = found->model->version;
     event.bundle_digest = found->model->bundle_digest;
-    response = Run(*found->model, request, event, compute);
+    response = Run(*found, request, event);
   }
   event.latency_us = MicrosecondsSince(start);
   if (found.ok()) {
     auto total = std::chrono::steady_clock::now() - start;
     if (response.ok()) {
-      found->statistics->RecordSuccess(total, compute, BatchRows(request));
+      found->statistics->RecordSuccess(total, BatchRows(request));
     } else {
       found->statistics->RecordFailure(total);
     }
@@ -266,17 +327,24 @@ StatusOr<InferenceResponse> ModelService::Infer(const InferenceRequest& request,
   return response;
 }
 
-StatusOr<InferenceResponse> ModelService::Run(const ModelVersion& model, const InferenceRequest& request,
-                                              audit::AuditEvent& event, std::chrono::nanoseconds& compute) {
+StatusOr<InferenceResponse> ModelService::Run(const ServedVersion& served, const InferenceRequest& request,
+                                              audit::AuditEvent& event) {
+  const ModelVersion& model = *served.model;
   auto validated = ValidateRequest(model.manifest, request);
   if (!validated.ok()) {
     event.type = "rejected";
     return validated.status();
   }
   event.input_digest = audit::DigestTensors(request.inputs);
-  auto compute_start = std::chrono::steady_clock::now();
-  auto executed = model.instance->Execute(validated->inputs, validated->output_names);
-  compute = std::chrono::steady_clock::now() - compute_start;
+  scheduler::SchedulerRequest queued;
+  queued.inputs = std::move(validated->inputs);
+  queued.output_names = std::move(validated->output_names);
+  queued.priority = request.priority;
+  queued.timeout = request.timeout.value_or(std::chrono::microseconds(0));
+  queued.cancelled = request.cancelled;
+  // The scheduler splits a batch's outputs back per request, so the digest
+  // below covers this request's rows only.
+  auto executed = served.scheduler->SubmitAndWait(std::move(queued));
   MOAT_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, std::move(executed));
   event.output_digest = audit::DigestTensors(outputs);
 

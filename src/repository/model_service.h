@@ -11,9 +11,11 @@
 #include <string>
 
 #include "audit/audit_log.h"
+#include "config/serving_config.h"
 #include "core/inference.h"
 #include "repository/model_statistics.h"
 #include "repository/repository.h"
+#include "scheduler/scheduler.h"
 
 namespace moat::repository {
 
@@ -25,6 +27,14 @@ struct ModelServiceOptions {
   // Whether clients may load and unload models (the repository extension).
   // Off by default: what is served then changes only with a restart.
   bool allow_model_control = false;
+  // How each version runs: instances, batching, queue limits
+  // (docs/configuration.md). Read once; defaults when not set.
+  config::ServingConfig serving_config{};
+  // Memory the loaded versions may take, in bytes; nullopt reads
+  // MemAvailable (lowered to the cgroup limit) at start-up.
+  std::optional<uint64_t> available_memory_bytes{};
+  // The schedulers' time source; null means the steady clock. For tests.
+  std::shared_ptr<scheduler::Clock> clock{};
 };
 
 class ModelService final : public InferenceService {
@@ -57,11 +67,13 @@ class ModelService final : public InferenceService {
   size_t loaded_version_count() const;
 
  private:
-  // A served version and its counters; requests copy both shared_ptrs, so
-  // an unload never frees either under them.
+  // A served version, its counters and its scheduler; requests copy the
+  // shared_ptrs, so an unload never frees any of them under a request.
   struct ServedVersion {
     std::shared_ptr<const ModelVersion> model;
     std::shared_ptr<VersionStatistics> statistics;
+    std::shared_ptr<scheduler::Scheduler> scheduler;
+    uint64_t memory_estimate = 0;  // bytes, for the memory check of later loads
   };
   using VersionMap = std::map<int64_t, ServedVersion>;
 
@@ -70,18 +82,29 @@ class ModelService final : public InferenceService {
 
   // NOT_FOUND names the model and, if given, the version.
   StatusOr<ServedVersion> Find(const std::string& model, std::optional<int64_t> version) const;
-  // Audits the outcome of a repository scan and returns the versions to
-  // serve by model name. Fails only when the audit log cannot be written.
+  // Builds each loaded version's scheduler, moving versions whose settings
+  // are rejected or that would not fit in memory beside `already_planned`
+  // bytes into contents.rejected; then audits the outcome and returns the
+  // versions to serve by model name. Fails only when the audit log cannot be
+  // written.
   StatusOr<std::map<std::string, VersionMap>> AuditLoaded(RepositoryContents& contents,
-                                                          const RequestContext& context);
-  // Sets `compute` to the time spent in the runtime.
-  StatusOr<InferenceResponse> Run(const ModelVersion& model, const InferenceRequest& request,
-                                  audit::AuditEvent& event, std::chrono::nanoseconds& compute);
+                                                          const RequestContext& context,
+                                                          uint64_t already_planned);
+  // Sum of the memory estimates of the served versions, except `except`'s.
+  uint64_t PlannedMemoryLocked(const std::string& except) const;
+  // Drains the schedulers of versions no longer in the map. Call without
+  // models_mutex_ held: it waits for their queued requests.
+  static void Drain(const VersionMap& versions);
+  StatusOr<InferenceResponse> Run(const ServedVersion& served, const InferenceRequest& request,
+                                  audit::AuditEvent& event);
   void Audit(const audit::AuditEvent& event);
 
   std::unique_ptr<audit::AuditLog> audit_;
   const std::string repository_dir_;
   const bool allow_model_control_;
+  const config::ServingConfig serving_config_;
+  const uint64_t available_memory_;
+  const std::shared_ptr<scheduler::Clock> clock_;
   const bundle::TrustStore trust_;
   std::mutex control_mutex_;         // serialises LoadModel and UnloadModel
   mutable std::mutex models_mutex_;  // guards models_ and rejected_; a request copies what it needs

@@ -20,19 +20,25 @@ void Add(DurationStatistic& statistic, std::chrono::nanoseconds duration) {
 
 }  // namespace
 
-void VersionStatistics::RecordSuccess(std::chrono::nanoseconds total, std::chrono::nanoseconds compute,
-                                      uint64_t rows) {
+void VersionStatistics::RecordSuccess(std::chrono::nanoseconds total, uint64_t rows) {
   std::lock_guard lock(mutex_);
   Add(stats_.success, total);
-  Add(stats_.compute_infer, compute);
-  // Requests run as they arrive, so input preparation and output extraction
-  // are part of the runtime call and the queue time is zero.
-  Add(stats_.queue, std::chrono::nanoseconds(0));
-  Add(stats_.compute_input, std::chrono::nanoseconds(0));
-  Add(stats_.compute_output, std::chrono::nanoseconds(0));
   stats_.inference_count += rows;
-  ++stats_.execution_count;
   stats_.last_inference_ms = NowMilliseconds();
+}
+
+void VersionStatistics::RecordExecution(const scheduler::ExecutionStats& execution) {
+  if (!execution.status.ok()) return;
+  std::lock_guard lock(mutex_);
+  ++stats_.execution_count;
+  for (std::chrono::microseconds queued : execution.queue_times) {
+    Add(stats_.queue, queued);
+    Add(stats_.compute_infer, execution.compute_time);
+    // Input preparation and output extraction happen inside the runtime
+    // call, so they are part of compute_infer.
+    Add(stats_.compute_input, std::chrono::nanoseconds(0));
+    Add(stats_.compute_output, std::chrono::nanoseconds(0));
+  }
 }
 
 void VersionStatistics::RecordFailure(std::chrono::nanoseconds total) {

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "core/inference.h"
+#include "scheduler/scheduler.h"
 
 namespace moat::repository {
 
@@ -13,9 +14,13 @@ namespace moat::repository {
 class VersionStatistics {
  public:
   // Records a finished request. `rows` is the batch size it carried (its
-  // inputs' first dimension, 1 for a scalar); `compute` is the time spent in
-  // the runtime, zero when it never got there.
-  void RecordSuccess(std::chrono::nanoseconds total, std::chrono::nanoseconds compute, uint64_t rows);
+  // inputs' first dimension, 1 for a scalar). Queue and compute times come
+  // from RecordExecution.
+  void RecordSuccess(std::chrono::nanoseconds total, uint64_t rows);
+  // Records one scheduler execution: one queue time per request, and the
+  // execution's compute time once for each request it served. Failed
+  // executions add nothing; their requests are counted by RecordFailure.
+  void RecordExecution(const scheduler::ExecutionStats& execution);
   void RecordFailure(std::chrono::nanoseconds total);
 
   // A copy of the counters, with `name` and `version` filled in.

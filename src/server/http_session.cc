@@ -200,6 +200,8 @@ void HttpSession::Dispatch() {
 
   // Inference, model loading and decompression may take long, so they run on
   // the worker pool and the reply is sent from this session's strand.
+  // TODO: give infer requests a cancellation flag that a read of the socket
+  // sets on EOF, so a request whose client disconnected does not run.
   auto executor = stream_.get_executor();
   asio::post(context_.workers, [self = shared_from_this(), executor, request = std::move(request)] {
     HttpReply reply = self->HandleCatchingBadAlloc(request);

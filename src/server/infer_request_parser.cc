@@ -1,6 +1,8 @@
 #include "server/infer_request_parser.h"
 
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <limits>
 #include <unordered_set>
 #include <utility>
@@ -34,6 +36,18 @@ Status RejectUnimplemented(const Value* member, std::string_view name, const std
   return UnimplementedError(where + ": parameter " + Quote(name) +
                             " is not supported, because Moat does not serve " + std::string(feature) +
                             " over HTTP");
+}
+
+// Reads a JSON integer that is not negative; 5.0 and "5" are rejected.
+StatusOr<uint64_t> ParseUnsignedParameter(const Value& value, std::string_view name,
+                                          const std::string& where) {
+  if (value.IsUint64()) return value.GetUint64();
+  if (value.IsInt64()) {
+    return InvalidArgumentError(where + ": parameter " + Quote(name) + " is negative (" +
+                                std::to_string(value.GetInt64()) + ")");
+  }
+  return InvalidArgumentError(where + ": parameter " + Quote(name) + " must be a non-negative integer, got " +
+                              DescribeJsonValue(value));
 }
 
 StatusOr<size_t> ParseHeaderLength(std::string_view text, size_t body_size) {
@@ -96,8 +110,27 @@ class InferRequestParser {
     for (size_t i = 1; i < 4; ++i) {
       MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[i], kParameters[i], where, "sequence batching"));
     }
-    MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[4], kParameters[4], where, "request priorities"));
-    MOAT_RETURN_IF_ERROR(RejectUnimplemented(members[5], kParameters[5], where, "per-request timeouts"));
+    if (const Value* priority = members[4]) {
+      MOAT_ASSIGN_OR_RETURN(uint64_t level, ParseUnsignedParameter(*priority, "priority", where));
+      if (level > std::numeric_limits<uint32_t>::max()) {
+        return InvalidArgumentError(where + ": parameter 'priority' is " + std::to_string(level) +
+                                    ", above the maximum " +
+                                    std::to_string(std::numeric_limits<uint32_t>::max()));
+      }
+      result_.request.priority = static_cast<uint32_t>(level);
+    }
+    if (const Value* timeout = members[5]) {
+      MOAT_ASSIGN_OR_RETURN(uint64_t microseconds, ParseUnsignedParameter(*timeout, "timeout", where));
+      if (microseconds > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return InvalidArgumentError(where + ": parameter 'timeout' is " + std::to_string(microseconds) +
+                                    " microseconds, above the maximum " +
+                                    std::to_string(std::numeric_limits<int64_t>::max()));
+      }
+      // 0 means no per-request timeout, as in Triton, so the model's default applies.
+      if (microseconds > 0) {
+        result_.request.timeout = std::chrono::microseconds(static_cast<int64_t>(microseconds));
+      }
+    }
     if (const Value* binary = members[0]) {
       if (!binary->IsBool()) {
         return InvalidArgumentError(where + ": parameter 'binary_data_output' must be true or false, got " +

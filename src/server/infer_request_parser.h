@@ -41,11 +41,11 @@ struct ParsedInferRequest {
 // INVALID_ARGUMENT, naming the field, input or value, for malformed JSON (with
 // its offset), for missing, unknown or duplicate fields, unknown datatypes and
 // data that does not match the shape, for binary data that does not match the
-// body, and for an input with more or less than one data source. The
+// body, for an input with more or less than one data source, and for a
+// priority or timeout that is not a non-negative integer in range. The
 // shared-memory errors of shm::SharedMemoryManager (FAILED_PRECONDITION when
 // it is disabled, NOT_FOUND for an unregistered region). UNIMPLEMENTED for
-// protocol features that Moat does not serve (classification, sequences,
-// priorities, timeouts).
+// protocol features that Moat does not serve (classification, sequences).
 StatusOr<ParsedInferRequest> ParseInferRequest(std::shared_ptr<const std::string> body,
                                                std::optional<std::string_view> header_length,
                                                const shm::SharedMemoryManager& shared_memory);

@@ -4,6 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "common/status_mapping.h"
 #include "grpc/grpc_server.h"
 #include "grpc_test_util.h"
@@ -277,6 +281,65 @@ TEST_F(FakeServiceGrpcTest, HostNamesAreNotResolved) {
   Status started = server.Start();
   EXPECT_EQ(started.code(), StatusCode::kUnavailable);
   EXPECT_THAT(started.message(), HasSubstr("'localhost': it is not an IPv4 or IPv6 address"));
+}
+
+TEST_F(FakeServiceGrpcTest, PriorityAndTimeoutReachService) {
+  StartServer();
+  ModelInferRequest request = RawRequest("echo", "FP32", {1}, RawBytes<float>({1}));
+  (*request.mutable_parameters())["priority"].set_int64_param(2);
+  (*request.mutable_parameters())["timeout"].set_uint64_param(250000);
+  ASSERT_TRUE(Infer(*stub_, request).ok());
+
+  auto inferred = service_.inferred();
+  ASSERT_EQ(inferred.size(), 1u);
+  const InferenceRequest& seen = inferred[0].first;
+  EXPECT_EQ(seen.priority, 2u);
+  ASSERT_TRUE(seen.timeout.has_value());
+  EXPECT_EQ(*seen.timeout, std::chrono::microseconds(250000));
+  ASSERT_NE(seen.cancelled, nullptr);
+  EXPECT_FALSE(seen.cancelled->load());
+}
+
+TEST_F(FakeServiceGrpcTest, InvalidPriorityRejected) {
+  StartServer();
+  ModelInferRequest request = RawRequest("echo", "FP32", {1}, RawBytes<float>({1}));
+  (*request.mutable_parameters())["priority"].set_int64_param(-1);
+  ::grpc::Status status = Infer(*stub_, request);
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("parameter 'priority' is negative (-1)"));
+  EXPECT_TRUE(service_.inferred().empty());
+}
+
+TEST_F(FakeServiceGrpcTest, ClientCancelSetsFlag) {
+  StartServer();
+  service_.block_until_cancelled = true;
+  ::grpc::ClientContext context;
+  ::grpc::Status status;
+  std::thread client([&] {
+    ModelInferResponse response;
+    status = stub_->ModelInfer(&context, RawRequest("echo", "FP32", {1}, RawBytes<float>({1})), &response);
+  });
+  ASSERT_EQ(service_.WaitForInferred(1), 1u);
+  context.TryCancel();
+  client.join();
+
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(service_.WaitForCancellations(1), std::vector<bool>{true});
+}
+
+TEST_F(FakeServiceGrpcTest, ExpiredDeadlineSetsFlag) {
+  StartServer();
+  service_.block_until_cancelled = true;
+  ::grpc::ClientContext context;
+  // Long enough for the call to reach Infer on a loaded machine; the flag
+  // flips once the deadline passes.
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  ModelInferResponse response;
+  ::grpc::Status status =
+      stub_->ModelInfer(&context, RawRequest("echo", "FP32", {1}, RawBytes<float>({1})), &response);
+
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(service_.WaitForCancellations(1), std::vector<bool>{true});
 }
 
 }  // namespace

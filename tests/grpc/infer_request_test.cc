@@ -248,8 +248,8 @@ TEST_F(InferRequestTest, RequestedOutputsKeepTheirOrder) {
   EXPECT_TRUE(parsed->shared_memory_outputs.empty());
 }
 
-TEST_F(InferRequestTest, UnservedParametersRejectedUnlessDefault) {
-  for (const std::string name : {"sequence_id", "sequence_start", "sequence_end", "priority", "timeout"}) {
+TEST_F(InferRequestTest, SequenceParametersRejectedUnlessDefault) {
+  for (const std::string name : {"sequence_id", "sequence_start", "sequence_end"}) {
     ModelInferRequest defaults = RawRequest("m", "UINT8", {1}, "a");
     auto& parameters = *defaults.mutable_parameters();
     parameters[name].set_int64_param(0);
@@ -266,6 +266,70 @@ TEST_F(InferRequestTest, UnservedParametersRejectedUnlessDefault) {
   ModelInferRequest sequence = RawRequest("m", "UINT8", {1}, "a");
   (*sequence.mutable_parameters())["sequence_start"].set_bool_param(true);
   ExpectError(sequence, StatusCode::kUnimplemented, "sequence batching");
+}
+
+TEST_F(InferRequestTest, PriorityAndTimeoutDefaults) {
+  auto parsed = Parse(RawRequest("m", "UINT8", {1}, "a"));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->request.priority, 0u);
+  EXPECT_FALSE(parsed->request.timeout.has_value());
+  EXPECT_EQ(parsed->request.cancelled, nullptr);
+}
+
+TEST_F(InferRequestTest, PriorityAndTimeoutRead) {
+  ModelInferRequest as_int64 = RawRequest("m", "UINT8", {1}, "a");
+  (*as_int64.mutable_parameters())["priority"].set_int64_param(3);
+  (*as_int64.mutable_parameters())["timeout"].set_int64_param(1500);
+  auto parsed = Parse(as_int64);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->request.priority, 3u);
+  ASSERT_TRUE(parsed->request.timeout.has_value());
+  EXPECT_EQ(*parsed->request.timeout, std::chrono::microseconds(1500));
+
+  ModelInferRequest as_uint64 = RawRequest("m", "UINT8", {1}, "a");
+  (*as_uint64.mutable_parameters())["priority"].set_uint64_param(std::numeric_limits<uint32_t>::max());
+  (*as_uint64.mutable_parameters())["timeout"].set_uint64_param(
+      static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+  parsed = Parse(as_uint64);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->request.priority, std::numeric_limits<uint32_t>::max());
+  ASSERT_TRUE(parsed->request.timeout.has_value());
+  EXPECT_EQ(parsed->request.timeout->count(), std::numeric_limits<int64_t>::max());
+}
+
+TEST_F(InferRequestTest, ZeroTimeoutMeansNone) {
+  ModelInferRequest request = RawRequest("m", "UINT8", {1}, "a");
+  (*request.mutable_parameters())["timeout"].set_uint64_param(0);
+  auto parsed = Parse(request);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_FALSE(parsed->request.timeout.has_value());
+}
+
+TEST_F(InferRequestTest, InvalidPriorityAndTimeout) {
+  for (const std::string name : {"priority", "timeout"}) {
+    SCOPED_TRACE(name);
+    ModelInferRequest negative = RawRequest("m", "UINT8", {1}, "a");
+    (*negative.mutable_parameters())[name].set_int64_param(-2);
+    ExpectError(negative, StatusCode::kInvalidArgument, "parameter '" + name + "' is negative (-2)");
+
+    ModelInferRequest text = RawRequest("m", "UINT8", {1}, "a");
+    (*text.mutable_parameters())[name].set_string_param("5");
+    ExpectError(text, StatusCode::kInvalidArgument,
+                "parameter '" + name + "' must be an int64_param or uint64_param, got string_param");
+
+    ModelInferRequest real = RawRequest("m", "UINT8", {1}, "a");
+    (*real.mutable_parameters())[name].set_double_param(1.5);
+    ExpectError(real, StatusCode::kInvalidArgument, "got double_param");
+  }
+  ModelInferRequest priority = RawRequest("m", "UINT8", {1}, "a");
+  (*priority.mutable_parameters())["priority"].set_uint64_param(4294967296);
+  ExpectError(priority, StatusCode::kInvalidArgument,
+              "parameter 'priority' is 4294967296, above the maximum 4294967295");
+
+  ModelInferRequest timeout = RawRequest("m", "UINT8", {1}, "a");
+  (*timeout.mutable_parameters())["timeout"].set_uint64_param(std::numeric_limits<uint64_t>::max());
+  ExpectError(timeout, StatusCode::kInvalidArgument,
+              "parameter 'timeout' is 18446744073709551615 microseconds, above the maximum");
 }
 
 TEST_F(InferRequestTest, UnknownParametersIgnored) {

@@ -414,8 +414,10 @@ TEST_F(ModelServiceGrpcTest, BadRequestsThenValidOne) {
        ::grpc::StatusCode::INVALID_ARGUMENT, "INPUT0"},
       {"unknown output", [](auto& r) { r.add_outputs()->set_name("NOPE"); },
        ::grpc::StatusCode::INVALID_ARGUMENT, "NOPE"},
-      {"priority", [](auto& r) { (*r.mutable_parameters())["priority"].set_int64_param(1); },
-       ::grpc::StatusCode::UNIMPLEMENTED, "priority"},
+      {"negative priority", [](auto& r) { (*r.mutable_parameters())["priority"].set_int64_param(-1); },
+       ::grpc::StatusCode::INVALID_ARGUMENT, "parameter 'priority' is negative (-1)"},
+      {"sequence", [](auto& r) { (*r.mutable_parameters())["sequence_id"].set_int64_param(1); },
+       ::grpc::StatusCode::UNIMPLEMENTED, "sequence_id"},
   };
   for (const Case& test : cases) {
     SCOPED_TRACE(test.label);

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/inference.h"
@@ -49,8 +51,10 @@ class FakeService final : public InferenceService {
     {
       std::lock_guard lock(mutex_);
       inferred_.push_back({request, context});
+      inferred_changed_.notify_all();
     }
     MOAT_RETURN_IF_ERROR(Check(request.model_name, request.model_version));
+    if (block_until_cancelled) return WaitForCancellation(request);
     if (!infer_error.ok()) return infer_error;
     InferenceResponse response;
     response.id = request.id;
@@ -111,6 +115,24 @@ class FakeService final : public InferenceService {
     return rejected_;
   }
 
+  // Waits until Infer has been called `count` times, or 10 s pass, and
+  // returns how often it was called.
+  size_t WaitForInferred(size_t count) const {
+    std::unique_lock lock(mutex_);
+    inferred_changed_.wait_for(lock, std::chrono::seconds(10), [&] { return inferred_.size() >= count; });
+    return inferred_.size();
+  }
+
+  // Waits until `count` Infer calls made while block_until_cancelled was set
+  // have returned, or 10 s pass. Returns one entry per returned call: true
+  // when it saw its cancellation flag set.
+  std::vector<bool> WaitForCancellations(size_t count) const {
+    std::unique_lock lock(mutex_);
+    cancellations_changed_.wait_for(lock, std::chrono::seconds(10),
+                                    [&] { return cancellations_.size() >= count; });
+    return cancellations_;
+  }
+
   std::vector<std::pair<InferenceRequest, RequestContext>> inferred() const {
     std::lock_guard lock(mutex_);
     return inferred_;
@@ -120,6 +142,9 @@ class FakeService final : public InferenceService {
   bool live = true;
   bool ready = true;
   Status infer_error;  // returned by Infer for model "echo" when not OK
+  // When set, Infer for model "echo" waits until the request's cancellation
+  // flag is set (or 10 s pass) and returns CANCELLED instead of running.
+  std::atomic<bool> block_until_cancelled = false;
 
  private:
   static Status Check(const std::string& model, std::optional<int64_t> version) {
@@ -130,7 +155,28 @@ class FakeService final : public InferenceService {
     return OkStatus();
   }
 
+  // Polls because the flag is a plain atomic without a notification; the
+  // 10 s limit only keeps a broken front end from hanging the test.
+  Status WaitForCancellation(const InferenceRequest& request) {
+    bool cancelled = false;
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (request.cancelled != nullptr && std::chrono::steady_clock::now() < limit) {
+      if (request.cancelled->load()) {
+        cancelled = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::lock_guard lock(mutex_);
+    cancellations_.push_back(cancelled);
+    cancellations_changed_.notify_all();
+    return Status(StatusCode::kCancelled, "request cancelled by the client");
+  }
+
   mutable std::mutex mutex_;
+  mutable std::condition_variable inferred_changed_;
+  mutable std::condition_variable cancellations_changed_;
+  std::vector<bool> cancellations_;
   mutable std::condition_variable rejected_changed_;
   std::vector<RejectedRecord> rejected_;
   std::vector<std::pair<InferenceRequest, RequestContext>> inferred_;

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -161,8 +162,18 @@ std::vector<MalformedCase> MalformedCases() {
       {"id not string", R"({"id":5,"inputs":[]})", std::nullopt, bad, "'id' must be a string, got 5"},
       {"binary_data_output not bool", R"({"inputs":[],"parameters":{"binary_data_output":"yes"}})",
        std::nullopt, bad, "parameter 'binary_data_output' must be true or false, got \"yes\""},
-      {"priority parameter", R"({"inputs":[],"parameters":{"priority":1}})", std::nullopt, unsupported,
-       "parameter 'priority' is not supported"},
+      {"negative priority", R"({"inputs":[],"parameters":{"priority":-1}})", std::nullopt, bad,
+       "parameter 'priority' is negative (-1)"},
+      {"priority above uint32", R"({"inputs":[],"parameters":{"priority":4294967296}})", std::nullopt, bad,
+       "parameter 'priority' is 4294967296, above the maximum 4294967295"},
+      {"priority as string", R"({"inputs":[],"parameters":{"priority":"1"}})", std::nullopt, bad,
+       "parameter 'priority' must be a non-negative integer, got \"1\""},
+      {"fractional timeout", R"({"inputs":[],"parameters":{"timeout":1.5}})", std::nullopt, bad,
+       "parameter 'timeout' must be a non-negative integer, got 1.5"},
+      {"negative timeout", R"({"inputs":[],"parameters":{"timeout":-100}})", std::nullopt, bad,
+       "parameter 'timeout' is negative (-100)"},
+      {"timeout above int64", R"({"inputs":[],"parameters":{"timeout":9223372036854775808}})", std::nullopt,
+       bad, "parameter 'timeout' is 9223372036854775808 microseconds, above the maximum"},
       {"sequence parameter", R"({"inputs":[],"parameters":{"sequence_id":1}})", std::nullopt, unsupported,
        "parameter 'sequence_id' is not supported"},
       {"outputs not array", R"({"inputs":[],"outputs":"y"})", std::nullopt, bad,
@@ -192,6 +203,24 @@ TEST(InferRequestParser, RejectsMalformedRequests) {
     EXPECT_EQ(parsed.status().code(), test.code) << parsed.status().ToString();
     EXPECT_THAT(parsed.status().message(), HasSubstr(test.fragment));
   }
+}
+
+TEST(InferRequestParser, ReadsPriorityAndTimeout) {
+  auto parsed = ParseJson(R"({"inputs":[],"parameters":{"priority":7,"timeout":2500}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->request.priority, 7u);
+  ASSERT_TRUE(parsed->request.timeout.has_value());
+  EXPECT_EQ(*parsed->request.timeout, std::chrono::microseconds(2500));
+
+  parsed = ParseJson(R"({"inputs":[],"parameters":{"priority":4294967295,"timeout":0}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->request.priority, 4294967295u);
+  EXPECT_FALSE(parsed->request.timeout.has_value());
+
+  parsed = ParseJson(R"({"inputs":[]})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->request.priority, 0u);
+  EXPECT_FALSE(parsed->request.timeout.has_value());
 }
 
 TEST(InferRequestParser, RejectsRankAboveMaximum) {
