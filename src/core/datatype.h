@@ -37,8 +37,8 @@ inline constexpr DataType kAllDataTypes[] = {
 std::optional<DataType> ParseDataType(std::string_view name);
 std::string_view DataTypeName(DataType type);
 
-// Every datatype name, comma-separated, for error messages that say what is
-// accepted: "BOOL, UINT8, ..., BYTES".
+// Every datatype name, comma-separated, for error messages that list the
+// accepted values: "BOOL, UINT8, ..., BYTES".
 std::string DataTypeNameList();
 
 // Size of one element in bytes; 0 for BYTES, whose elements vary in length.

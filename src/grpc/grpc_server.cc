@@ -68,7 +68,7 @@ class GrpcServer::Impl {
     // run at once and grpc++ rejects the next one with RESOURCE_EXHAUSTED.
     // NOTE: a finished call's thread returns to the quota only after its
     // response has left, so a call arriving just then can be rejected too.
-    // An open stream holds its thread until it ends.
+    // An open stream keeps its thread until it ends.
     builder.SetSyncServerOption(::grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
     builder.SetSyncServerOption(::grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
     builder.SetSyncServerOption(::grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);

@@ -1,5 +1,5 @@
 // The interface between the measurement engine and a protocol. The engine
-// times calls to Transport::Infer and never sees the wire format.
+// times calls to Transport::Infer and does not depend on the wire format.
 #pragma once
 
 #include <memory>

@@ -18,11 +18,6 @@ namespace moat::repository {
 
 namespace {
 
-int64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 audit::AuditEvent EventFor(const std::string& type, const RequestContext& context, const std::string& model) {
   audit::AuditEvent event;
   event.type = type;
@@ -33,9 +28,9 @@ audit::AuditEvent EventFor(const std::string& type, const RequestContext& contex
   return event;
 }
 
-// The rows a request carries for the inference count: the first dimension of
-// its first input, or 1 for a scalar or a request without inputs.
-uint64_t BatchRows(const InferenceRequest& request) {
+// Returns the inference count of a request: the first dimension of its first
+// input, or 1 for a scalar or a request without inputs.
+uint64_t InferenceCount(const InferenceRequest& request) {
   if (request.inputs.empty() || request.inputs.front().shape.empty()) return 1;
   int64_t rows = request.inputs.front().shape.front();
   return rows > 0 ? static_cast<uint64_t>(rows) : 0;
@@ -304,11 +299,11 @@ StatusOr<InferenceResponse> ModelService::Infer(const InferenceRequest& request,
     event.bundle_digest = found->model->bundle_digest;
     response = Run(*found, request, event);
   }
-  event.latency_us = MicrosecondsSince(start);
+  auto total = std::chrono::steady_clock::now() - start;
+  event.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(total).count();
   if (found.ok()) {
-    auto total = std::chrono::steady_clock::now() - start;
     if (response.ok()) {
-      found->statistics->RecordSuccess(total, BatchRows(request));
+      found->statistics->RecordSuccess(total, InferenceCount(request));
     } else {
       found->statistics->RecordFailure(total);
     }

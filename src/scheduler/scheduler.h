@@ -84,8 +84,8 @@ struct SchedulerRequest {
   std::chrono::microseconds timeout{0};
   // Set by the front end when the client goes away. A request found cancelled
   // before it runs completes with CANCELLED. May be null.
-  // NOTE: setting the flag wakes nobody. A worker finds it at its next look at
-  // the queue: a Submit, a deadline, the batch delay or the end of an execution.
+  // NOTE: setting the flag wakes no worker. A worker checks it the next time it
+  // scans the queue: on a Submit, a deadline, the batch delay or the end of an execution.
   std::shared_ptr<const std::atomic<bool>> cancelled;
 };
 

@@ -45,7 +45,7 @@ struct HttpHandlerOptions {
   // The largest request body after decompression; larger ones get 413.
   size_t max_body_bytes = 64u << 20;
   // Reply bodies of at least this many bytes are compressed when the client
-  // accepts gzip or deflate; smaller ones gain too little to be worth it.
+  // accepts gzip or deflate. Smaller ones gain too little to be worth it.
   size_t min_compressed_reply_bytes = 1024;
 };
 

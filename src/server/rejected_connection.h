@@ -26,7 +26,7 @@ class RejectedConnection : public std::enable_shared_from_this<RejectedConnectio
 
   void Start();
 
-  // Returns the 503 response that tells a client the server is at
+  // Returns the 503 response that informs a client the server is at
   // `max_connections`.
   static std::string ResponseFor(size_t max_connections);
 

@@ -8,7 +8,7 @@ namespace moat::server {
 namespace {
 
 // Each endpoint first checks whether the manager is enabled, so that with
-// shared memory disabled the manager's FAILED_PRECONDITION (which tells how
+// shared memory disabled the manager's FAILED_PRECONDITION (which explains how
 // to enable it) comes before any complaint about the request itself. A
 // disabled manager returns that error from every call, GetStatus included.
 

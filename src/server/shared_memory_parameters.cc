@@ -20,7 +20,7 @@ StatusOr<std::optional<shm::SharedMemoryReference>> ParseSharedMemoryReference(
   if (!parameters.any()) return std::optional<shm::SharedMemoryReference>();
   if (!manager.enabled()) {
     // A disabled manager returns from every call the FAILED_PRECONDITION that
-    // tells how to turn shared memory on.
+    // explains how to turn shared memory on.
     Status disabled = manager.GetStatus("").status();
     return Status(disabled.code(), where + ": " + disabled.message());
   }

@@ -13,7 +13,7 @@ namespace moat::server {
 
 // Decompresses `input`. For kDeflate the zlib format (RFC 1950) is expected,
 // and raw deflate (RFC 1951) is accepted when the zlib header is absent. A
-// gzip body may hold several members. Never holds more than
+// gzip body may contain several members. Never keeps more than
 // `max_output_bytes` of output: RESOURCE_EXHAUSTED naming the limit as soon as
 // the output would pass it. INVALID_ARGUMENT for corrupt or truncated data and
 // for bytes after the end of a deflate stream. kIdentity returns a copy.

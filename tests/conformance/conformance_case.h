@@ -54,7 +54,7 @@ struct ExpectedMemory {
 
 struct Expectation {
   std::string code = "OK";              // a StatusCode name, such as INVALID_ARGUMENT
-  std::optional<unsigned> http_status;  // when HTTP answers other than the table says
+  std::optional<unsigned> http_status;  // the expected HTTP status when it differs from the table's
   std::string error;                    // a fragment of the error message, both protocols
   std::string http_error;               // extra fragment for HTTP only
   std::string grpc_error;               // extra fragment for gRPC only
