@@ -24,6 +24,7 @@ CancellationWatcher::Add(std::function<bool()> is_cancelled) {
     std::lock_guard<std::mutex> lock(mutex_);
     entry = entries_.insert(entries_.end(), Entry{std::move(is_cancelled), flag});
   }
+  wake_.notify_all();
   return {flag, std::make_unique<Watch>(*this, entry)};
 }
 
@@ -37,6 +38,9 @@ void CancellationWatcher::Remove(std::list<Entry>::iterator entry) {
 void CancellationWatcher::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
+    // An idle server has no calls to watch, so the thread sleeps until Add
+    // instead of waking every interval.
+    wake_.wait(lock, [this] { return stopping_ || !entries_.empty(); });
     wake_.wait_for(lock, interval_, [this] { return stopping_; });
     for (Entry& entry : entries_) {
       if (!entry.flag->load(std::memory_order_relaxed) && entry.is_cancelled()) {
