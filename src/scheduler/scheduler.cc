@@ -66,7 +66,8 @@ StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(SchedulerOptions options)
 
 Scheduler::Scheduler(SchedulerOptions options)
     : options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : std::make_shared<SteadyClock>()) {}
+      clock_(options_.clock ? options_.clock : std::make_shared<SteadyClock>()),
+      busy_(options_.instances.size(), false) {}
 
 Scheduler::~Scheduler() { Stop(StopMode::kFailQueued); }
 
@@ -131,11 +132,55 @@ void Scheduler::Submit(SchedulerRequest request, Completion done) {
 }
 
 StatusOr<std::vector<Tensor>> Scheduler::SubmitAndWait(SchedulerRequest request) {
+  if (std::optional<size_t> instance = ClaimIdleInstance(request)) return RunOnCaller(*instance, std::move(request));
   std::promise<StatusOr<std::vector<Tensor>>> promise;
   std::future<StatusOr<std::vector<Tensor>>> future = promise.get_future();
   Submit(std::move(request),
          [&promise](StatusOr<std::vector<Tensor>> result) { promise.set_value(std::move(result)); });
   return future.get();
+}
+
+std::optional<size_t> Scheduler::ClaimIdleInstance(const SchedulerRequest& request) {
+  if (options_.dynamic_batching || IsCancelled(request)) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  if (stopping_ || queued_ > 0) return std::nullopt;
+  for (size_t i = 0; i < busy_.size(); ++i) {
+    if (!busy_[i]) {
+      busy_[i] = true;
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+StatusOr<std::vector<Tensor>> Scheduler::RunOnCaller(size_t instance, SchedulerRequest request) {
+  std::optional<StatusOr<std::vector<Tensor>>> result;
+  Status invalid;
+  for (const Tensor& input : request.inputs) {
+    invalid = CheckTensorByteSize(input);
+    if (!invalid.ok()) break;
+  }
+  if (invalid.ok()) {
+    std::vector<Pending> batch(1);
+    batch[0].enqueued = clock_->Now();
+    batch[0].deadline = Clock::TimePoint::max();  // it starts now, so it cannot expire in a queue
+    batch[0].request = std::move(request);
+    batch[0].done = [&result](StatusOr<std::vector<Tensor>> outputs) { result = std::move(outputs); };
+    Execute(instance, std::move(batch));
+  }
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    busy_[instance] = false;
+    if (!invalid.ok()) ++counters_.rejected_invalid;
+    // Only a request queued meanwhile (for this instance's worker) or a Stop
+    // (waiting for this execution) needs a wake-up. Waking idle workers for
+    // nothing would cost each request a futex call and a thread switch.
+    wake = queued_ > 0 || stopping_;
+  }
+  if (wake) cv_.notify_all();
+  if (!invalid.ok()) return invalid;
+  return std::move(*result);
 }
 
 void Scheduler::Stop(StopMode mode) {
@@ -151,6 +196,9 @@ void Scheduler::Stop(StopMode mode) {
   for (std::thread& worker : workers_) {
     if (worker.joinable()) worker.join();
   }
+  // Executions on callers' threads finish too before Stop returns.
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [this] { return std::none_of(busy_.begin(), busy_.end(), [](bool busy) { return busy; }); });
 }
 
 bool Scheduler::is_stopping() const {
@@ -184,17 +232,24 @@ void Scheduler::WorkerLoop(size_t instance) {
       clock_->WaitUntil(lock, cv_, Clock::TimePoint::max());
       continue;
     }
+    if (busy_[instance]) {
+      // A caller's thread runs on this instance; it notifies when it is done.
+      clock_->WaitUntil(lock, cv_, Clock::TimePoint::max());
+      continue;
+    }
     Plan plan = PlanBatchLocked(now);
     if (!plan.ready) {
       clock_->WaitUntil(lock, cv_, std::min(plan.wake_at, NextDeadlineLocked()));
       continue;
     }
     std::vector<Pending> batch = TakeLocked(plan.count);
+    busy_[instance] = true;
     // Another idle worker may start on what is left while this one executes.
     if (queued_ > 0) cv_.notify_all();
     lock.unlock();
     Execute(instance, std::move(batch));
     lock.lock();
+    busy_[instance] = false;
   }
 }
 

@@ -572,5 +572,83 @@ TEST_F(SchedulerTest, ConcurrentSubmitsGetOwnRows) {
   EXPECT_EQ(scheduler->counters().executed_requests, static_cast<uint64_t>(kThreads * kPerThread));
 }
 
+TEST_F(SchedulerTest, IdleInstanceRunsOnCallerThread) {
+  auto scheduler = Start(Options());
+  std::thread::id ran_on;
+  executor_.during_call = [&ran_on] { ran_on = std::this_thread::get_id(); };
+  Result result = scheduler->SubmitAndWait(Request({MakeFp32("X", 1, 2, 7)}));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  EXPECT_EQ(scheduler->counters().executions, 1u);
+}
+
+TEST_F(SchedulerTest, CallerThreadsStayWithinInstances) {
+  auto scheduler = Start(Options(2));
+  std::atomic<int> running = 0;
+  std::atomic<int> max_running = 0;
+  executor_.during_call = [&] {
+    int now = ++running;
+    int seen = max_running.load();
+    while (now > seen && !max_running.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::yield();
+    --running;
+  };
+  std::vector<std::thread> threads;
+  std::atomic<int> failures = 0;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        if (!scheduler->SubmitAndWait(Request({MakeFp32("X", 1, 2, static_cast<float>(t))})).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE(max_running.load(), 2);
+  EXPECT_EQ(scheduler->counters().executed_requests, 300u);
+}
+
+TEST_F(SchedulerTest, CallerQueuesBehindBusyInstance) {
+  auto scheduler = Start(Options());
+  executor_.Close();
+  Outcome blocker;
+  scheduler->Submit(Request({MakeFp32("X", 1, 2, 1)}), blocker.Callback());
+  executor_.AwaitCalls(1);
+  std::thread::id ran_on;
+  std::thread caller([&] {
+    Result result = scheduler->SubmitAndWait(Request({MakeFp32("X", 1, 2, 2)}));
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    ran_on = std::this_thread::get_id();
+  });
+  // The second request waits in the queue while the only instance is busy.
+  while (scheduler->queue_size() == 0) std::this_thread::yield();
+  executor_.Open();
+  caller.join();
+  EXPECT_TRUE(blocker.future.get().ok());
+  ASSERT_EQ(executor_.calls().size(), 2u);
+  EXPECT_EQ(scheduler->counters().executed_requests, 2u);
+}
+
+TEST_F(SchedulerTest, StopWaitsForExecutionOnCallerThread) {
+  auto scheduler = Start(Options());
+  executor_.Close();
+  std::thread caller([&] { EXPECT_TRUE(scheduler->SubmitAndWait(Request({MakeFp32("X", 1, 2, 3)})).ok()); });
+  executor_.AwaitCalls(1);
+  std::atomic<bool> stopped = false;
+  std::thread stopper([&] {
+    scheduler->Stop(StopMode::kDrain);
+    stopped = true;
+  });
+  // Submits after Stop began are rejected, which shows Stop is under way
+  // while the caller's execution is still held.
+  while (!scheduler->is_stopping()) std::this_thread::yield();
+  EXPECT_FALSE(stopped.load());
+  executor_.Open();
+  stopper.join();
+  caller.join();
+  EXPECT_TRUE(stopped.load());
+}
+
 }  // namespace
 }  // namespace moat::scheduler
