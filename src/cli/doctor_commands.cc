@@ -222,10 +222,7 @@ int RunDoctor(const DoctorOptions& options) {
       hardware::ThreadPlan plan = hardware::PlanThreads(inventory.usable_cores, requests);
       std::cout << plan.Describe() << "\n";
       for (const hardware::ThreadAssignment& assignment : plan.assignments) {
-        std::cout << "  " << assignment.model << " version " << assignment.version << ": "
-                  << assignment.instances << " instance(s) x " << assignment.intra_op_threads
-                  << " intra-op thread(s)"
-                  << (assignment.explicit_threads ? " (set in the configuration)" : "") << "\n";
+        std::cout << "  " << assignment.Describe() << "\n";
       }
       for (const std::string& warning : plan.warnings) std::cout << "  warning: " << warning << "\n";
     }

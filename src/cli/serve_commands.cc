@@ -16,6 +16,8 @@
 #include "common/file.h"
 #include "config/serving_config.h"
 #include "grpc/grpc_server.h"
+#include "hardware/inventory.h"
+#include "hardware/thread_plan.h"
 #include "repository/model_service.h"
 #include "runtime/onnx_runtime.h"
 #include "server/http_server.h"
@@ -85,6 +87,27 @@ int WaitForStopSignal(const sigset_t& signals) {
   return signal_number;
 }
 
+// Logs the thread plan of the served versions. A version with intra_op_threads
+// set has a pool of that size of its own; the others share the global pool of
+// --intra-op-threads, so the plan's share for them is a budget, not a pool size.
+void LogThreadPlan(const repository::ModelService& service) {
+  hardware::ThreadPlan plan =
+      hardware::PlanThreads(hardware::ReadHardwareInventory().usable_cores, service.ThreadRequests());
+  spdlog::info("{}", plan.Describe());
+  for (const hardware::ThreadAssignment& assignment : plan.assignments) {
+    if (assignment.explicit_threads) {
+      spdlog::info("{}, in a pool of its own", assignment.Describe());
+    } else {
+      spdlog::info(
+          "{} version {}: {} instance(s) on the shared pool of {} intra-op threads (planned share: {} "
+          "per instance)",
+          assignment.model, assignment.version, assignment.instances, runtime::OnnxIntraOpThreads(),
+          assignment.intra_op_threads);
+    }
+  }
+  for (const std::string& warning : plan.warnings) spdlog::warn("{}", warning);
+}
+
 int RunServe(const ServeFlags& flags) {
   sigset_t signals;
   sigemptyset(&signals);
@@ -130,21 +153,6 @@ int RunServe(const ServeFlags& flags) {
     return 1;
   }
 
-  {
-    // ONNX Runtime sessions here run on the one global pool, so a per-model
-    // thread count has nothing to apply to.
-    bool sets_threads = serving_config.defaults().intra_op_threads.has_value();
-    for (const auto& [name, settings] : serving_config.models())
-      sets_threads = sets_threads || settings.intra_op_threads.has_value();
-    for (const auto& [key, settings] : serving_config.versions())
-      sets_threads = sets_threads || settings.intra_op_threads.has_value();
-    if (sets_threads) {
-      spdlog::warn(
-          "intra_op_threads in the serving configuration is not applied: all models share ONNX Runtime's "
-          "global pool of {} threads (set with --intra-op-threads)",
-          runtime::OnnxIntraOpThreads());
-    }
-  }
   repository::ModelServiceOptions service_options;
   service_options.repository_dir = flags.repository;
   service_options.trust_dir = flags.trust;
@@ -159,6 +167,7 @@ int RunServe(const ServeFlags& flags) {
   }
   spdlog::info("model versions served: {} from {}; audit log {}", (*service)->loaded_version_count(),
                flags.repository, flags.audit_log);
+  LogThreadPlan(**service);
 
   server::HttpServerOptions http_options;
   http_options.address = listen->first;
@@ -177,8 +186,9 @@ int RunServe(const ServeFlags& flags) {
     std::cerr << "moat serve: " << status.message() << "\n";
     return 1;
   }
-  spdlog::info("thread plan: {} inference workers x {} ONNX Runtime {} intra-op threads, {} I/O threads",
-               flags.workers, runtime::OnnxIntraOpThreads(), runtime::OnnxRuntimeVersion(), flags.io_threads);
+  spdlog::info(
+      "HTTP threads: {} inference workers, {} I/O threads; ONNX Runtime {} shared pool: {} intra-op threads",
+      flags.workers, flags.io_threads, runtime::OnnxRuntimeVersion(), runtime::OnnxIntraOpThreads());
   std::unique_ptr<grpc_server::GrpcServer> grpc;
   if (grpc_listen) {
     grpc_server::GrpcServerOptions grpc_options;

@@ -50,6 +50,13 @@ ThreadPlan PlanThreads(int64_t usable_cores, const std::vector<ThreadRequest>& r
   return plan;
 }
 
+std::string ThreadAssignment::Describe() const {
+  std::string line = model + " version " + std::to_string(version) + ": " + std::to_string(instances) +
+                     " instance(s) x " + std::to_string(intra_op_threads) + " intra-op thread(s)";
+  if (explicit_threads) line += " (set in the configuration)";
+  return line;
+}
+
 std::string ThreadPlan::Describe() const {
   int64_t instances = 0;
   for (const ThreadAssignment& assignment : assignments) instances += assignment.instances;

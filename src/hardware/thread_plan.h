@@ -21,6 +21,10 @@ struct ThreadAssignment {
   int64_t instances = 1;
   int64_t intra_op_threads = 1;
   bool explicit_threads = false;  // true when the configuration set it
+
+  // Returns one line such as "ocr version 2: 2 instance(s) x 4 intra-op
+  // thread(s) (set in the configuration)".
+  std::string Describe() const;
 };
 
 struct ThreadPlan {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <tuple>
 #include <utility>
 
@@ -36,6 +37,27 @@ uint64_t InferenceCount(const InferenceRequest& request) {
   return rows > 0 ? static_cast<uint64_t>(rows) : 0;
 }
 
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
+  return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b;
+}
+
+// Compares what creating the version's session took with the estimate for
+// one instance, because the instances share that session.
+void LogSessionMemory(const ModelVersion& version) {
+  if (!version.session_resident_bytes) return;
+  uint64_t measured = *version.session_resident_bytes;
+  uint64_t estimate = hardware::EstimateModelMemory(BundleFileBytes(version.manifest));
+  if (measured > estimate) {
+    spdlog::warn(
+        "model {} version {}: creating its session took {} MiB of resident memory, more than the estimate of "
+        "{} MiB, so the memory check may admit versions that do not fit",
+        version.name, version.version, hardware::ToMiB(measured), hardware::ToMiB(estimate));
+    return;
+  }
+  spdlog::info("model {} version {}: creating its session took {} MiB of resident memory, estimated {} MiB",
+               version.name, version.version, hardware::ToMiB(measured), hardware::ToMiB(estimate));
+}
+
 }  // namespace
 
 ModelService::ModelService(std::unique_ptr<audit::AuditLog> audit, const ModelServiceOptions& options,
@@ -64,27 +86,43 @@ StatusOr<std::unique_ptr<ModelService>> ModelService::Create(const ModelServiceO
   start.type = "server_start";
   MOAT_RETURN_IF_ERROR(service->audit_->Append(start));
 
-  MOAT_ASSIGN_OR_RETURN(RepositoryContents contents, LoadRepository(options.repository_dir, service->trust_));
-  MOAT_ASSIGN_OR_RETURN(service->models_, service->AuditLoaded(contents, RequestContext{}, 0));
+  MOAT_ASSIGN_OR_RETURN(RepositoryContents contents, LoadRepository(options.repository_dir, service->trust_,
+                                                                    service->MakeSessionPlanner(0)));
+  MOAT_ASSIGN_OR_RETURN(service->models_, service->AuditLoaded(contents, RequestContext{}));
   for (RejectedVersion& rejected : contents.rejected) {
     service->rejected_[rejected.model].push_back(std::move(rejected));
   }
   return service;
 }
 
+SessionPlanner ModelService::MakeSessionPlanner(uint64_t already_planned) const {
+  return [this, already_planned](const bundle::Manifest& manifest,
+                                 const std::vector<std::shared_ptr<const ModelVersion>>& loaded)
+             -> StatusOr<runtime::SessionOptions> {
+    config::ModelSettings settings = serving_config_.For(manifest.name, manifest.version);
+    MOAT_RETURN_IF_ERROR(CheckVersionSettings(manifest, settings));
+    uint64_t planned = already_planned;
+    for (const auto& version : loaded) {
+      planned = SaturatingAdd(
+          planned,
+          EstimateVersionMemory(version->manifest, serving_config_.For(version->name, version->version)));
+    }
+    MOAT_RETURN_IF_ERROR(hardware::CheckFits(manifest.name, manifest.version,
+                                             EstimateVersionMemory(manifest, settings), available_memory_,
+                                             planned));
+    runtime::SessionOptions session_options;
+    session_options.intra_op_threads = static_cast<int>(settings.intra_op_threads);
+    return session_options;
+  };
+}
+
 StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoaded(
-    RepositoryContents& contents, const RequestContext& context, uint64_t already_planned) {
+    RepositoryContents& contents, const RequestContext& context) {
   std::vector<ServedVersion> accepted;
   for (auto& version : contents.loaded) {
     config::ModelSettings settings = serving_config_.For(version->name, version->version);
     uint64_t estimate = EstimateVersionMemory(version->manifest, settings);
     std::string path = repository_dir_ + "/" + version->name + "/" + std::to_string(version->version);
-    Status fits =
-        hardware::CheckFits(version->name, version->version, estimate, available_memory_, already_planned);
-    if (!fits.ok()) {
-      contents.rejected.push_back({path, version->name, std::to_string(version->version), fits});
-      continue;
-    }
     auto statistics = std::make_shared<VersionStatistics>();
     auto scheduler = MakeVersionScheduler(version, settings, statistics, clock_);
     if (!scheduler.ok()) {
@@ -92,7 +130,6 @@ StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoa
           {path, version->name, std::to_string(version->version), scheduler.status()});
       continue;
     }
-    already_planned += estimate;
     accepted.push_back({std::move(version), std::move(statistics), std::move(scheduler).value(), estimate});
   }
   contents.loaded.clear();
@@ -109,6 +146,7 @@ StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoa
     const ModelVersion* version = served.model.get();
     spdlog::info("model {} version {} loaded: bundle digest {}, signed by {}", version->name,
                  version->version, version->bundle_digest, fmt::join(version->signer_key_ids, ", "));
+    LogSessionMemory(*version);
     audit::AuditEvent event = EventFor("model_loaded", context, version->name);
     event.version = version->version;
     event.bundle_digest = version->bundle_digest;
@@ -123,13 +161,14 @@ Status ModelService::LoadModel(const std::string& model, const RequestContext& c
     return FailedPreconditionError("model control is disabled; start the server with --allow-model-control");
   }
   std::lock_guard control(control_mutex_);
-  MOAT_ASSIGN_OR_RETURN(RepositoryContents contents, LoadRepositoryModel(repository_dir_, model, trust_));
   uint64_t planned = 0;
   {
     std::lock_guard lock(models_mutex_);
     planned = PlannedMemoryLocked(model);
   }
-  MOAT_ASSIGN_OR_RETURN(auto loaded, AuditLoaded(contents, context, planned));
+  MOAT_ASSIGN_OR_RETURN(RepositoryContents contents,
+                        LoadRepositoryModel(repository_dir_, model, trust_, MakeSessionPlanner(planned)));
+  MOAT_ASSIGN_OR_RETURN(auto loaded, AuditLoaded(contents, context));
   if (!contents.rejected.empty()) {
     // All or nothing: a half-verified model never replaces a served one.
     const RejectedVersion& first = contents.rejected.front();
@@ -243,6 +282,18 @@ ServerMetadata ModelService::GetServerMetadata() const {
           MOAT_VERSION_STRING,
           {"binary_tensor_data", "model_repository", "model_configuration", "statistics",
            "system_shared_memory"}};
+}
+
+std::vector<hardware::ThreadRequest> ModelService::ThreadRequests() const {
+  std::vector<hardware::ThreadRequest> requests;
+  std::lock_guard lock(models_mutex_);
+  for (const auto& [name, versions] : models_) {
+    for (const auto& [number, served] : versions) {
+      config::ModelSettings settings = serving_config_.For(name, number);
+      requests.push_back({name, number, settings.instances, settings.intra_op_threads});
+    }
+  }
+  return requests;
 }
 
 size_t ModelService::loaded_version_count() const {

@@ -13,6 +13,7 @@
 #include "audit/audit_log.h"
 #include "config/serving_config.h"
 #include "core/inference.h"
+#include "hardware/thread_plan.h"
 #include "repository/model_statistics.h"
 #include "repository/repository.h"
 #include "scheduler/scheduler.h"
@@ -66,6 +67,10 @@ class ModelService final : public InferenceService {
   // Number of model versions being served.
   size_t loaded_version_count() const;
 
+  // Returns each served version with its instance count and configured
+  // intra_op_threads, in name and version order, for hardware::PlanThreads.
+  std::vector<hardware::ThreadRequest> ThreadRequests() const;
+
  private:
   // A served version, its counters and its scheduler; requests copy the
   // shared_ptrs, so an unload never frees any of them under a request.
@@ -82,14 +87,18 @@ class ModelService final : public InferenceService {
 
   // NOT_FOUND names the model and, if given, the version.
   StatusOr<ServedVersion> Find(const std::string& model, std::optional<int64_t> version) const;
-  // Builds each loaded version's scheduler, moving versions whose settings
-  // are rejected or that would not fit in memory beside `already_planned`
-  // bytes into contents.rejected; then audits the outcome and returns the
-  // versions to serve by model name. Fails only when the audit log cannot be
-  // written.
+  // Returns the planner that rejects a version before its session is created
+  // when its settings do not apply to it. It also rejects a version that would
+  // not fit in memory beside `already_planned` bytes and the versions loaded
+  // before it in the same scan. It sizes the session's own thread pool from
+  // intra_op_threads.
+  SessionPlanner MakeSessionPlanner(uint64_t already_planned) const;
+  // Builds each loaded version's scheduler and moves the versions whose
+  // scheduler cannot be built into contents.rejected. Then audits the outcome
+  // and returns the versions to serve by model name. Fails only when the
+  // audit log cannot be written.
   StatusOr<std::map<std::string, VersionMap>> AuditLoaded(RepositoryContents& contents,
-                                                          const RequestContext& context,
-                                                          uint64_t already_planned);
+                                                          const RequestContext& context);
   // Sum of the memory estimates of the served versions, except `except`'s.
   uint64_t PlannedMemoryLocked(const std::string& except) const;
   // Drains the schedulers of versions no longer in the map. Call without

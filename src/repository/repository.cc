@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/model_version.h"
+#include "hardware/process_memory.h"
 #include "runtime/onnx_runtime.h"
 
 namespace moat::repository {
@@ -61,9 +62,23 @@ Status CheckSpecs(const std::string& what, const std::vector<TensorSpec>& declar
   return OkStatus();
 }
 
+// Creates the session from the verified model file and records how much the
+// process's resident memory grew meanwhile.
+Status CreateSession(ModelVersion& loaded, std::shared_ptr<const std::string> model_file,
+                     const runtime::SessionOptions& session_options) {
+  std::optional<uint64_t> before = hardware::ReadResidentBytes();
+  MOAT_ASSIGN_OR_RETURN(
+      loaded.instance,
+      runtime::LoadOnnxModel(std::move(model_file),
+                             loaded.name + " version " + std::to_string(loaded.version), session_options));
+  std::optional<uint64_t> after = hardware::ReadResidentBytes();
+  if (before && after) loaded.session_resident_bytes = *after > *before ? *after - *before : 0;
+  return OkStatus();
+}
+
 // Verifies and loads every version folder of `model_dir` into `contents`.
 void LoadModelFolder(const fs::path& model_dir, const bundle::TrustStore& trust,
-                     RepositoryContents& contents) {
+                     const SessionPlanner& planner, RepositoryContents& contents) {
   std::string model = model_dir.filename().string();
   if (!IsRealDirectory(model_dir)) {
     contents.rejected.push_back(
@@ -87,7 +102,7 @@ void LoadModelFolder(const fs::path& model_dir, const bundle::TrustStore& trust,
            FailedPreconditionError("not a directory (symbolic links are not followed)")});
       continue;
     }
-    auto loaded = LoadModelVersion(version_dir.string(), model, version, trust);
+    auto loaded = LoadModelVersion(version_dir.string(), model, version, trust, planner, contents.loaded);
     if (loaded.ok()) {
       contents.loaded.push_back(std::move(loaded).value());
     } else {
@@ -98,10 +113,10 @@ void LoadModelFolder(const fs::path& model_dir, const bundle::TrustStore& trust,
 
 }  // namespace
 
-StatusOr<std::shared_ptr<const ModelVersion>> LoadModelVersion(const std::string& path,
-                                                               const std::string& model,
-                                                               const std::string& version,
-                                                               const bundle::TrustStore& trust) {
+StatusOr<std::shared_ptr<const ModelVersion>> LoadModelVersion(
+    const std::string& path, const std::string& model, const std::string& version,
+    const bundle::TrustStore& trust, const SessionPlanner& planner,
+    const std::vector<std::shared_ptr<const ModelVersion>>& loaded_before) {
   MOAT_ASSIGN_OR_RETURN(int64_t number, ParseVersionFolder(version));
   MOAT_ASSIGN_OR_RETURN(bundle::VerifiedBundle verified, bundle::VerifyBundle(path, trust));
   const bundle::Manifest& manifest = verified.manifest;
@@ -123,20 +138,25 @@ StatusOr<std::shared_ptr<const ModelVersion>> LoadModelVersion(const std::string
                                    "' is not among the bundle's files");
   }
 
+  runtime::SessionOptions session_options;
+  if (planner) {
+    MOAT_ASSIGN_OR_RETURN(session_options, planner(manifest, loaded_before));
+  }
+
   auto loaded = std::make_shared<ModelVersion>();
   loaded->name = manifest.name;
   loaded->version = manifest.version;
   loaded->bundle_digest = verified.digest;
   loaded->signer_key_ids = verified.signer_key_ids;
-  MOAT_ASSIGN_OR_RETURN(loaded->instance,
-                        runtime::LoadOnnxModel(file->second, model + " version " + std::to_string(number)));
+  MOAT_RETURN_IF_ERROR(CreateSession(*loaded, file->second, session_options));
   MOAT_RETURN_IF_ERROR(CheckSpecs("input", manifest.inputs, loaded->instance->signature().inputs));
   MOAT_RETURN_IF_ERROR(CheckSpecs("output", manifest.outputs, loaded->instance->signature().outputs));
   loaded->manifest = std::move(verified.manifest);
   return std::shared_ptr<const ModelVersion>(std::move(loaded));
 }
 
-StatusOr<RepositoryContents> LoadRepository(const std::string& root, const bundle::TrustStore& trust) {
+StatusOr<RepositoryContents> LoadRepository(const std::string& root, const bundle::TrustStore& trust,
+                                            const SessionPlanner& planner) {
   if (!IsRealDirectory(root)) {
     return NotFoundError("model repository '" + root + "' is not a directory");
   }
@@ -147,12 +167,13 @@ StatusOr<RepositoryContents> LoadRepository(const std::string& root, const bundl
   if (ec) return FailedPreconditionError("cannot read model repository '" + root + "': " + ec.message());
   std::sort(models.begin(), models.end());
 
-  for (const fs::path& model_dir : models) LoadModelFolder(model_dir, trust, contents);
+  for (const fs::path& model_dir : models) LoadModelFolder(model_dir, trust, planner, contents);
   return contents;
 }
 
 StatusOr<RepositoryContents> LoadRepositoryModel(const std::string& root, const std::string& model,
-                                                 const bundle::TrustStore& trust) {
+                                                 const bundle::TrustStore& trust,
+                                                 const SessionPlanner& planner) {
   // The name becomes a path component: only a plain folder name may reach the file system.
   if (model.empty() || model == "." || model == ".." || model.find('/') != std::string::npos ||
       model.find('\0') != std::string::npos) {
@@ -167,7 +188,7 @@ StatusOr<RepositoryContents> LoadRepositoryModel(const std::string& root, const 
     return NotFoundError("model '" + model + "' is not in the repository");
   }
   RepositoryContents contents;
-  LoadModelFolder(model_dir, trust, contents);
+  LoadModelFolder(model_dir, trust, planner, contents);
   return contents;
 }
 

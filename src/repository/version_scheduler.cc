@@ -10,25 +10,8 @@ namespace moat::repository {
 
 namespace {
 
-std::string Label(const ModelVersion& model) {
-  return "model '" + model.name + "' version " + std::to_string(model.version);
-}
-
-Status CheckBatchable(const ModelVersion& model, const config::ModelSettings& settings) {
-  if (!settings.dynamic_batching) return OkStatus();
-  if (settings.max_batch_size <= 0) {
-    return InvalidArgumentError(Label(model) +
-                                ": dynamic_batching needs a max_batch_size above 0, the setting is " +
-                                std::to_string(settings.max_batch_size));
-  }
-  for (const TensorSpec& input : model.manifest.inputs) {
-    if (input.shape.empty() || input.shape.front() != -1) {
-      return InvalidArgumentError(
-          Label(model) + ": dynamic_batching needs a variable first dimension (-1) on " +
-          "every input, but input '" + input.name + "' has shape " + ShapeToString(input.shape));
-    }
-  }
-  return OkStatus();
+std::string Label(const bundle::Manifest& manifest) {
+  return "model '" + manifest.name + "' version " + std::to_string(manifest.version);
 }
 
 }  // namespace
@@ -49,14 +32,31 @@ uint64_t EstimateVersionMemory(const bundle::Manifest& manifest, const config::M
   return one * instances;
 }
 
+Status CheckVersionSettings(const bundle::Manifest& manifest, const config::ModelSettings& settings) {
+  if (settings.instances < 1) {
+    return InvalidArgumentError(Label(manifest) + ": instances must be at least 1, the setting is " +
+                                std::to_string(settings.instances));
+  }
+  if (!settings.dynamic_batching) return OkStatus();
+  if (settings.max_batch_size <= 0) {
+    return InvalidArgumentError(Label(manifest) +
+                                ": dynamic_batching needs a max_batch_size above 0, the setting is " +
+                                std::to_string(settings.max_batch_size));
+  }
+  for (const TensorSpec& input : manifest.inputs) {
+    if (input.shape.empty() || input.shape.front() != -1) {
+      return InvalidArgumentError(
+          Label(manifest) + ": dynamic_batching needs a variable first dimension (-1) on " +
+          "every input, but input '" + input.name + "' has shape " + ShapeToString(input.shape));
+    }
+  }
+  return OkStatus();
+}
+
 StatusOr<std::shared_ptr<scheduler::Scheduler>> MakeVersionScheduler(
     std::shared_ptr<const ModelVersion> model, const config::ModelSettings& settings,
     std::shared_ptr<VersionStatistics> statistics, std::shared_ptr<scheduler::Clock> clock) {
-  MOAT_RETURN_IF_ERROR(CheckBatchable(*model, settings));
-  if (settings.instances < 1) {
-    return InvalidArgumentError(Label(*model) + ": instances must be at least 1, the setting is " +
-                                std::to_string(settings.instances));
-  }
+  MOAT_RETURN_IF_ERROR(CheckVersionSettings(model->manifest, settings));
   scheduler::SchedulerOptions options;
   options.model_name = model->name;
   options.model_version = std::to_string(model->version);
@@ -84,7 +84,7 @@ StatusOr<std::shared_ptr<scheduler::Scheduler>> MakeVersionScheduler(
   options.clock = std::move(clock);
   auto created = scheduler::Scheduler::Create(std::move(options));
   if (!created.ok()) {
-    return InvalidArgumentError(Label(*model) + ": " + created.status().message());
+    return InvalidArgumentError(Label(model->manifest) + ": " + created.status().message());
   }
   return std::shared_ptr<scheduler::Scheduler>(std::move(created).value());
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <onnxruntime_cxx_api.h>
 #include <spdlog/spdlog.h>
@@ -59,11 +60,27 @@ Status CreateEnvLocked(EnvState& state, const OnnxRuntimeOptions& options) {
   return OkStatus();
 }
 
-StatusOr<Ort::Env*> GetEnv() {
+// Returns the environment, created with the defaults if needed, and the
+// options it was created with.
+StatusOr<std::pair<Ort::Env*, OnnxRuntimeOptions>> GetEnv() {
   EnvState& state = State();
   std::lock_guard lock(state.mutex);
   if (!state.env) MOAT_RETURN_IF_ERROR(CreateEnvLocked(state, OnnxRuntimeOptions{}));
-  return state.env.get();
+  return std::make_pair(state.env.get(), state.options);
+}
+
+// Sets where the session's intra-op work runs: a pool of its own when
+// `session_options` sizes one, else the environment's shared pool.
+void SetSessionThreads(Ort::SessionOptions& options, const SessionOptions& session_options,
+                       const OnnxRuntimeOptions& runtime_options) {
+  if (session_options.intra_op_threads <= 0) {
+    options.DisablePerSessionThreads();
+    return;
+  }
+  options.SetIntraOpNumThreads(session_options.intra_op_threads);
+  // The default sequential execution mode runs no inter-op work, so that pool stays at one thread.
+  options.SetInterOpNumThreads(1);
+  options.AddConfigEntry("session.intra_op.allow_spinning", runtime_options.allow_spinning ? "1" : "0");
 }
 
 Status OrtError(const std::string& label, const Ort::Exception& e) {
@@ -244,12 +261,19 @@ int OnnxIntraOpThreads() {
 
 StatusOr<std::unique_ptr<ModelInstance>> LoadOnnxModel(std::shared_ptr<const std::string> model_bytes,
                                                        const std::string& model_label) {
-  MOAT_ASSIGN_OR_RETURN(Ort::Env * env, GetEnv());
+  return LoadOnnxModel(std::move(model_bytes), model_label, SessionOptions{});
+}
+
+StatusOr<std::unique_ptr<ModelInstance>> LoadOnnxModel(std::shared_ptr<const std::string> model_bytes,
+                                                       const std::string& model_label,
+                                                       const SessionOptions& session_options) {
+  MOAT_ASSIGN_OR_RETURN(auto env, GetEnv());
   try {
     Ort::SessionOptions options;
-    options.DisablePerSessionThreads();
+    SetSessionThreads(options, session_options, env.second);
     options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
-    auto session = std::make_unique<Ort::Session>(*env, model_bytes->data(), model_bytes->size(), options);
+    auto session =
+        std::make_unique<Ort::Session>(*env.first, model_bytes->data(), model_bytes->size(), options);
     MOAT_ASSIGN_OR_RETURN(ModelSignature signature, ReadSignature(*session, model_label));
     return std::unique_ptr<ModelInstance>(
         new OnnxModel(std::move(model_bytes), std::move(session), std::move(signature), model_label));
@@ -259,12 +283,12 @@ StatusOr<std::unique_ptr<ModelInstance>> LoadOnnxModel(std::shared_ptr<const std
 }
 
 StatusOr<ModelSignature> InspectOnnxModel(std::string_view model_bytes) {
-  MOAT_ASSIGN_OR_RETURN(Ort::Env * env, GetEnv());
+  MOAT_ASSIGN_OR_RETURN(auto env, GetEnv());
   try {
     Ort::SessionOptions options;
     options.DisablePerSessionThreads();
     options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
-    Ort::Session session(*env, model_bytes.data(), model_bytes.size(), options);
+    Ort::Session session(*env.first, model_bytes.data(), model_bytes.size(), options);
     return ReadSignature(session, "model");
   } catch (const Ort::Exception& e) {
     return OrtError("model", e);

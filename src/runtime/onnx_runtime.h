@@ -34,10 +34,22 @@ std::string OnnxRuntimeVersion();
 // Number of intra-op threads of the shared pool (after InitOnnxRuntime or the first load).
 int OnnxIntraOpThreads();
 
+// The thread settings of one model's session.
+struct SessionOptions {
+  // Threads of an intra-op pool that this session owns and that every
+  // instance running on it shares. 0 runs the session on the shared pool of
+  // InitOnnxRuntime. Idle threads spin only with OnnxRuntimeOptions::allow_spinning.
+  int intra_op_threads = 0;
+};
+
 // Loads a model from the bytes in memory. The session is built from exactly
-// these bytes, never from a path, so what runs is what was verified.
+// these bytes, never from a path, so what runs is what was verified. The
+// first overload runs the session on the shared pool.
 StatusOr<std::unique_ptr<ModelInstance>> LoadOnnxModel(std::shared_ptr<const std::string> model_bytes,
                                                        const std::string& model_label);
+StatusOr<std::unique_ptr<ModelInstance>> LoadOnnxModel(std::shared_ptr<const std::string> model_bytes,
+                                                       const std::string& model_label,
+                                                       const SessionOptions& session_options);
 
 // Reads the inputs and outputs a model declares, without optimising it.
 StatusOr<ModelSignature> InspectOnnxModel(std::string_view model_bytes);

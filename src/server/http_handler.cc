@@ -239,6 +239,7 @@ HttpReply HttpHandler::HandleInfer(const HttpRequest& request, const std::string
   }
   parsed->request.model_name = target->model;
   parsed->request.model_version = target->version;
+  parsed->request.cancelled = request.cancelled;
 
   // The service audits the outcome of every request that reaches Infer.
   StatusOr<InferenceResponse> response = service_.Infer(parsed->request, context);

@@ -3,6 +3,7 @@
 // body. No sockets, so that the protocol can be tested without a server.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -25,6 +26,9 @@ struct HttpRequest {
   std::string content_encoding;                        // the Content-Encoding header, empty when absent
   std::string accept_encoding;                         // the Accept-Encoding header, empty when absent
   std::string peer;                                    // "127.0.0.1:51234", for logs and audit
+  // Set by the connection when its client goes away while the request runs;
+  // copied into InferenceRequest::cancelled. May be null.
+  std::shared_ptr<const std::atomic<bool>> cancelled;
 };
 
 struct HttpReply {

@@ -200,13 +200,62 @@ void HttpSession::Dispatch() {
 
   // Inference, model loading and decompression may take long, so they run on
   // the worker pool and the reply is sent from this session's strand.
-  // TODO: give infer requests a cancellation flag that a read of the socket
-  // sets on EOF, so a request whose client disconnected does not run.
+  cancelled_ = std::make_shared<std::atomic<bool>>(false);
+  client_gone_ = false;
+  request.cancelled = cancelled_;
   auto executor = stream_.get_executor();
   asio::post(context_.workers, [self = shared_from_this(), executor, request = std::move(request)] {
     HttpReply reply = self->HandleCatchingBadAlloc(request);
-    asio::post(executor, [self, reply = std::move(reply)]() mutable { self->Send(std::move(reply), false); });
+    asio::post(executor, [self, reply = std::move(reply)]() mutable { self->Reply(std::move(reply)); });
   });
+  WatchForDisconnect();
+}
+
+// Bytes already buffered are the start of a pipelined request, which shows
+// that the client is still there, so the session does not watch then.
+void HttpSession::WatchForDisconnect() {
+  if (buffer_.size() > 0) return;
+  watching_ = true;
+  // A request may wait in its model's queue for as long as the model's
+  // timeouts allow, so the watch has no deadline of its own.
+  stream_.expires_never();
+  stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+                          [self = shared_from_this()](beast::error_code error, size_t bytes) {
+                            self->OnWatchRead(error, bytes);
+                          });
+}
+
+void HttpSession::OnWatchRead(beast::error_code error, size_t bytes) {
+  watching_ = false;
+  if (!error) {
+    // The next pipelined request has begun. Its bytes stay in the buffer for
+    // WaitForRequest, and the watch ends, because the client is still there.
+    buffer_.commit(bytes);
+    return;
+  }
+  if (error == asio::error::operation_aborted) return;  // StopWatching
+  client_gone_ = true;
+  cancelled_->store(true, std::memory_order_release);
+  spdlog::info("http client {} closed the connection while {} {} was in progress: {}", peer_,
+               LogSafe(method_), LogSafe(target_), error.message());
+}
+
+void HttpSession::StopWatching() {
+  if (!watching_) return;
+  // The aborted read completes on this strand before any handler of a
+  // later operation, so it cannot take bytes meant for the next request.
+  beast::error_code ignored;
+  stream_.socket().cancel(ignored);
+}
+
+void HttpSession::Reply(HttpReply reply) {
+  StopWatching();
+  cancelled_.reset();
+  if (client_gone_) {
+    LogReply(reply);
+    return Close();
+  }
+  Send(std::move(reply), false);
 }
 
 // Large JSON bodies allocate a document several times their size, so running

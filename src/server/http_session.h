@@ -50,6 +50,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void ReadBody();
   void OnBody(boost::beast::error_code error);
   void Dispatch();
+  void WatchForDisconnect();
+  void OnWatchRead(boost::beast::error_code error, size_t bytes);
+  void StopWatching();
+  void Reply(HttpReply reply);
   HttpReply HandleCatchingBadAlloc(const HttpRequest& request);
   void RejectRequest(unsigned http_status, const Status& reason);
   void Send(HttpReply reply, bool close_after);
@@ -74,6 +78,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::chrono::steady_clock::time_point request_start_;
   size_t body_chunks_ = 0;  // data chunks of the current chunked body
   bool too_many_chunks_ = false;
+  // While a request runs on the worker pool, a read on the socket watches for
+  // the client closing the connection. `cancelled_` is the running request's
+  // flag, which that read sets on end of stream or an error.
+  bool watching_ = false;
+  bool client_gone_ = false;
+  std::shared_ptr<std::atomic<bool>> cancelled_;
   // Beast's parser keeps a reference to its chunk header callback, so the
   // callback lives here, as long as the session.
   std::function<void(uint64_t, std::string_view, boost::beast::error_code&)> chunk_header_callback_;

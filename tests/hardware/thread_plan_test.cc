@@ -61,6 +61,14 @@ TEST(ThreadPlan, DescribeLine) {
       "thread plan: 1 model versions, 2 instances, 2 intra-op threads on 1 usable cores (oversubscribed)");
 }
 
+TEST(ThreadPlan, DescribeAssignment) {
+  ThreadPlan plan = PlanThreads(8, {{"a", 1, 2, 3}, {"b", 4, 1, 0}});
+  ASSERT_EQ(plan.assignments.size(), 2u);
+  EXPECT_EQ(plan.assignments[0].Describe(),
+            "a version 1: 2 instance(s) x 3 intra-op thread(s) (set in the configuration)");
+  EXPECT_EQ(plan.assignments[1].Describe(), "b version 4: 1 instance(s) x 2 intra-op thread(s)");
+}
+
 TEST(ThreadPlan, Empty) {
   ThreadPlan plan = PlanThreads(0, {});
   EXPECT_EQ(plan.usable_cores, 1);

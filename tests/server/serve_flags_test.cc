@@ -23,6 +23,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::IsClosedByPeer;
 using testing::MakeRequest;
+using ::testing::Not;
 using testing::Response;
 using testing::TestClient;
 namespace http = boost::beast::http;
@@ -150,6 +151,33 @@ TEST(ServeFlags, ChunkLimitAndDisabledExtensions) {
   ASSERT_FALSE(client.Read(chunked));
   EXPECT_EQ(chunked.result_int(), 413);
   EXPECT_THAT(chunked.body(), HasSubstr("more than the limit of 2 chunks"));
+}
+
+// After the models load, `moat serve` logs the thread plan, and a version
+// with intra_op_threads gets a pool of its own.
+TEST(ServeFlags, LogsThreadPlan) {
+  moat::testing::SignedRepository repository(
+      {{"identity", 1, moat::testing::TestModelPath("identity_fp32.onnx")}});
+  std::string config = repository.root() + "/serving.conf";
+  {
+    std::ofstream out(config);
+    out << "[model identity]\nintra_op_threads = 2\n";
+  }
+  std::string log = repository.root() + "/serve.log";
+  std::string port_file = repository.root() + "/port";
+  // The shell waits for the port file, which the server writes once it listens.
+  std::string command = "ORT_DISABLE_TELEMETRY=1 " + std::string(MOAT_BINARY) + " serve --repository " +
+                        repository.repository_dir() + " --trust " + repository.trust_dir() + " --audit-log " +
+                        repository.audit_log_path() + " --audit-no-sync --listen 127.0.0.1:0 --config " +
+                        config + " --port-file " + port_file + " > " + log + " 2>&1 & pid=$!; " +
+                        "for i in $(seq 600); do [ -s " + port_file + " ] && break; sleep 0.1; done; " +
+                        "kill -TERM $pid; wait $pid; cat " + log;
+  auto result = moat::testing::RunCommand(command);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("thread plan: 1 model versions, 1 instances, 2 intra-op threads"));
+  EXPECT_THAT(result.output, HasSubstr("identity version 1: 1 instance(s) x 2 intra-op thread(s) (set in the "
+                                       "configuration), in a pool of its own"));
+  EXPECT_THAT(result.output, Not(HasSubstr("not applied")));
 }
 
 }  // namespace

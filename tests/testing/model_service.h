@@ -4,30 +4,49 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string_view>
 #include <utility>
 
+#include "config/serving_config.h"
 #include "repository/model_service.h"
 #include "testing/signed_repository.h"
 
 namespace moat::testing {
 
-// Creates a ModelService that serves `repository`, with the audit log in the
-// repository's folder and not synced to disk. Adds a test failure and returns
+// Creates a ModelService that serves `repository` with the other settings of
+// `options`. The folders and the audit log (in the repository's folder, not
+// synced to disk) replace what `options` has. Adds a test failure and returns
 // nullptr when the service cannot be created.
 inline std::unique_ptr<repository::ModelService> CreateModelService(const SignedRepository& repository,
-                                                                    bool allow_model_control = false) {
-  repository::ModelServiceOptions options;
+                                                                    repository::ModelServiceOptions options) {
   options.repository_dir = repository.repository_dir();
   options.trust_dir = repository.trust_dir();
   options.audit_log_path = repository.audit_log_path();
   options.audit_sync = false;
-  options.allow_model_control = allow_model_control;
   auto service = repository::ModelService::Create(options);
   if (!service.ok()) {
     ADD_FAILURE() << "ModelService::Create: " << service.status().ToString();
     return nullptr;
   }
   return std::move(service).value();
+}
+
+inline std::unique_ptr<repository::ModelService> CreateModelService(const SignedRepository& repository,
+                                                                    bool allow_model_control = false) {
+  repository::ModelServiceOptions options;
+  options.allow_model_control = allow_model_control;
+  return CreateModelService(repository, std::move(options));
+}
+
+// Parses the text of a serving configuration. Adds a test failure and
+// returns the defaults when it is invalid.
+inline config::ServingConfig ParseTestServingConfig(std::string_view text) {
+  auto config = config::ParseServingConfig(text, "test.conf");
+  if (!config.ok()) {
+    ADD_FAILURE() << "ParseServingConfig: " << config.status().ToString();
+    return config::ServingConfig();
+  }
+  return std::move(config).value();
 }
 
 }  // namespace moat::testing

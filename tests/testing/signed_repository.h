@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bundle/keys.h"
@@ -64,12 +65,19 @@ class SignedRepository {
     ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
     auto signature = runtime::InspectOnnxModel(*bytes);
     ASSERT_TRUE(signature.ok()) << signature.status().ToString();
+    AddDeclared(model, signature->inputs, signature->outputs);
+  }
+
+  // Packs and signs a version whose manifest declares `inputs` and `outputs`
+  // without reading the model file, which need not be a valid model.
+  void AddDeclared(const RepositoryModel& model, std::vector<TensorSpec> inputs,
+                   std::vector<TensorSpec> outputs) {
     bundle::PackRequest request;
     request.model_path = model.onnx_path;
     request.name = model.name;
     request.version = model.version;
-    request.inputs = signature->inputs;
-    request.outputs = signature->outputs;
+    request.inputs = std::move(inputs);
+    request.outputs = std::move(outputs);
     std::string dir = BundleDir(model.name, model.version);
     std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
     auto packed = bundle::PackBundle(request, dir);
