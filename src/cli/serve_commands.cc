@@ -37,8 +37,12 @@ struct ServeFlags {
   std::string grpc_port_file;
   std::string config;  // empty: moat-serving.conf beside the repository, if present
   int intra_op_threads = 0;
-  int workers = 1;
+  // Each HTTP request that reaches a model occupies a worker while it waits in
+  // the model's queue, so the workers bound how many can queue at all. The
+  // number of executions at once is the models' instances.
+  int workers = 64;
   int io_threads = 1;
+  std::string log_level = "info";
   size_t max_body_bytes = size_t{64} << 20;
   size_t max_header_bytes = size_t{16} << 10;
   size_t max_body_chunks = 100000;
@@ -109,6 +113,7 @@ void LogThreadPlan(const repository::ModelService& service) {
 }
 
 int RunServe(const ServeFlags& flags) {
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -257,9 +262,15 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   serve
       ->add_option(
           "--workers", flags->workers,
-          "Requests run at once; with the default 1, workers x intra-op threads stays within the cores")
+          "HTTP requests handled at once, each waiting in its model's queue or running; the serving "
+          "configuration's instances decide how many executions run at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  serve
+      ->add_option("--log-level", flags->log_level,
+                   "Least severe log lines written: debug adds one line per successful request")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   serve->add_option("--io-threads", flags->io_threads, "Threads that read and write sockets")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));

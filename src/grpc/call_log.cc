@@ -36,14 +36,18 @@ CallLog::CallLog(std::string_view method, std::string request_id, std::string pe
       start_(std::chrono::steady_clock::now()) {}
 
 ::grpc::Status CallLog::Finish(const Status& status) const {
+  // As over HTTP, successful calls are logged at debug level only.
+  auto level = status.ok()                      ? spdlog::level::debug
+               : IsClientError(status.code()) ? spdlog::level::warn
+                                                : spdlog::level::err;
+  if (!spdlog::should_log(level)) return ToGrpcStatus(status);
   double latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
   std::string model = model_.empty() ? "-" : LogSafe(model_);
   if (status.ok()) {
-    spdlog::info("grpc {} {} from {} model={} status=OK latency_ms={:.3f}", method_, LogSafe(request_id_),
+    spdlog::debug("grpc {} {} from {} model={} status=OK latency_ms={:.3f}", method_, LogSafe(request_id_),
                  LogSafe(peer_), model, latency_ms);
   } else {
-    auto level = IsClientError(status.code()) ? spdlog::level::warn : spdlog::level::err;
     spdlog::log(level, "grpc {} {} from {} model={} status={} latency_ms={:.3f} error: {}", method_,
                 LogSafe(request_id_), LogSafe(peer_), model, StatusCodeName(status.code()), latency_ms,
                 LogSafe(status.message(), kMaxLoggedMessageBytes));

@@ -335,16 +335,22 @@ void HttpSession::Close() {
 }
 
 void HttpSession::LogReply(const HttpReply& reply) const {
+  // Successful requests are logged at debug level only: the audit log
+  // already records each inference, and a line per request costs a
+  // noticeable share of a small model's request time.
+  auto level = reply.status < 400    ? spdlog::level::debug
+               : reply.status >= 500 ? spdlog::level::err
+                                     : spdlog::level::warn;
+  if (!spdlog::should_log(level)) return;
   double latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_start_).count();
   std::string model = reply.model.empty() ? "-" : LogSafe(reply.model);
   if (reply.status < 400) {
-    spdlog::info("http request {} {} {} from {} model={} status={} latency_ms={:.3f}",
+    spdlog::debug("http request {} {} {} from {} model={} status={} latency_ms={:.3f}",
                  LogSafe(reply.request_id), LogSafe(method_), LogSafe(target_), peer_, model, reply.status,
                  latency_ms);
     return;
   }
-  auto level = reply.status >= 500 ? spdlog::level::err : spdlog::level::warn;
   spdlog::log(level, "http request {} {} {} from {} model={} status={} latency_ms={:.3f} error: {}",
               LogSafe(reply.request_id), LogSafe(method_), LogSafe(target_), peer_, model, reply.status,
               latency_ms, LogSafe(reply.error));

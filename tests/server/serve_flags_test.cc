@@ -8,8 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "test_http_client.h"
 #include "testing/run_command.h"
@@ -178,6 +181,53 @@ TEST(ServeFlags, LogsThreadPlan) {
   EXPECT_THAT(result.output, HasSubstr("identity version 1: 1 instance(s) x 2 intra-op thread(s) (set in the "
                                        "configuration), in a pool of its own"));
   EXPECT_THAT(result.output, Not(HasSubstr("not applied")));
+}
+
+// Runs `moat serve` with `flags`, sends GET `paths` in turn over one
+// connection each, stops the server and returns its log.
+std::string ServeAndRequest(const moat::testing::SignedRepository& repository, const std::string& flags,
+                            const std::vector<std::string>& paths) {
+  std::string log = repository.root() + "/serve-requests.log";
+  std::string port_file = repository.root() + "/requests.port";
+  std::filesystem::remove(port_file);
+  std::string requests;
+  for (const std::string& path : paths) {
+    requests += "exec 3<>/dev/tcp/127.0.0.1/$port; printf 'GET " + path +
+                " HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' >&3; cat <&3 >/dev/null; "
+                "exec 3<&-; ";
+  }
+  std::string command = "ORT_DISABLE_TELEMETRY=1 " + std::string(MOAT_BINARY) + " serve --repository " +
+                        repository.repository_dir() + " --trust " + repository.trust_dir() + " --audit-log " +
+                        repository.audit_log_path() + " --audit-no-sync --listen 127.0.0.1:0 --port-file " +
+                        port_file + " " + flags + " > " + log + " 2>&1 & pid=$!; " +
+                        "for i in $(seq 600); do [ -s " + port_file + " ] && break; sleep 0.1; done; " +
+                        "port=$(cat " + port_file + "); " + requests + "kill -TERM $pid; wait $pid; cat " + log;
+  // /dev/tcp is a bash feature, so the commands run from a script file.
+  std::string script = repository.root() + "/serve-requests.sh";
+  {
+    std::ofstream out(script);
+    out << command << "\n";
+  }
+  auto result = moat::testing::RunCommand("bash " + script);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  return result.output;
+}
+
+// Successful requests are logged only at debug level; errors always are.
+TEST(ServeFlags, LogLevelDecidesRequestLines) {
+  moat::testing::SignedRepository repository(
+      {{"identity", 1, moat::testing::TestModelPath("identity_fp32.onnx")}});
+  std::string by_default = ServeAndRequest(repository, "", {"/v2/health/ready", "/v2/models/nope"});
+  EXPECT_THAT(by_default, HasSubstr("status=404"));
+  EXPECT_THAT(by_default, Not(HasSubstr("status=200")));
+
+  std::string debug = ServeAndRequest(repository, "--log-level debug", {"/v2/health/ready"});
+  EXPECT_THAT(debug, HasSubstr("GET /v2/health/ready"));
+  EXPECT_THAT(debug, HasSubstr("status=200"));
+
+  auto invalid = moat::testing::RunCommand(std::string(MOAT_BINARY) + " serve --repository r --trust t --log-level loud");
+  EXPECT_NE(invalid.exit_code, 0);
+  EXPECT_THAT(invalid.output, HasSubstr("loud"));
 }
 
 }  // namespace
