@@ -51,6 +51,19 @@ SHAPES = {
 }
 
 
+# CPU sets for servers (and in-process runs) and for the load generator;
+# empty lists mean no pinning. Set in main().
+SERVER_CPUS: list = []
+CLIENT_CPUS: list = []
+
+
+def pinned(command: list, cpus: list) -> list:
+    """Prefixes `command` with taskset so that it runs only on `cpus`."""
+    if not cpus:
+        return command
+    return ["taskset", "-c", ",".join(str(cpu) for cpu in cpus), *command]
+
+
 def log(message: str) -> None:
     print(f"[compare {datetime.datetime.now():%H:%M:%S}] {message}", flush=True)
 
@@ -65,12 +78,15 @@ class Bench:
         self.seconds = seconds
         self.count = 0
 
-    def run(self, label: str, args: list, concurrency: str) -> list:
+    def run(self, label: str, args: list, concurrency: str, in_process: bool = False) -> list:
+        """Runs one sweep. An in-process run executes the model itself, so it
+        gets the servers' CPUs; a client run gets the load generator's."""
         self.count += 1
         report = os.path.join(self.work, "reports", f"{self.count:02d}-{label}.json")
         command = [self.moat, "bench", *args, "--concurrency", concurrency, "--warmup-seconds",
                    str(self.warmup), "--seconds", str(self.seconds), "--json-report", report]
-        log(f"{label}: {shlex.join(command[1:])}")
+        command = pinned(command, SERVER_CPUS if in_process else CLIENT_CPUS)
+        log(f"{label}: {shlex.join(command)}")
         result = subprocess.run(command, cwd=self.work, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"moat bench failed for {label} (status {result.returncode}):\n"
@@ -161,7 +177,8 @@ def moat_server(moat: str, work: str, name: str, config: str, flags: list):
                os.path.join(work, "trust"), "--audit-log", os.path.join(folder, "audit.log"),
                "--config", config_path, "--listen", "127.0.0.1:0", "--port-file", http_file,
                "--grpc-listen", "127.0.0.1:0", "--grpc-port-file", grpc_file, *flags]
-    log(f"server {name}: {shlex.join(command[1:])}")
+    command = pinned(command, SERVER_CPUS)
+    log(f"server {name}: {shlex.join(command)}")
     with open(log_path, "w", encoding="utf-8") as log_file:
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, cwd=folder)
     try:
@@ -186,6 +203,7 @@ def peer_server(name: str, work: str):
     else:
         command = ["/usr/bin/python3", os.path.join(ROOT, "bench", "peers", "fastapi_server.py"), "--port",
                    str(port)]
+    command = pinned(command, SERVER_CPUS)
     log(f"peer {name}: {shlex.join(command)}")
     with open(log_path, "w", encoding="utf-8") as log_file:
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=folder)
@@ -223,14 +241,15 @@ def best(steps: list) -> dict:
 def run_overhead(bench: Bench, moat: str, work: str, resnet: str, concurrency: str) -> list:
     rows = []
     files = {"ocr-det": DET_MODEL, "resnet50": resnet}
-    # Two instances and four HTTP workers let the server run as many model
-    # calls at once as the in-process baseline does at concurrency 2; the
-    # intra-op pool is the same size in both (one thread per usable core).
+    # Two instances let the server run as many model calls at once as the
+    # in-process baseline does at concurrency 2. The intra-op pool is the
+    # same size in both (one thread per usable core).
     config = "[defaults]\ninstances = 2\n"
     for model, path in files.items():
         baseline = bench.run(f"{model}-onnxruntime",
-                             ["--protocol", "onnxruntime", "--model-file", path, *shape_args(model)], concurrency)
-        with moat_server(moat, work, f"overhead-{model}", config, ["--workers", "4"]) as (http_port, grpc_port):
+                             ["--protocol", "onnxruntime", "--model-file", path, *shape_args(model)], concurrency,
+                             in_process=True)
+        with moat_server(moat, work, f"overhead-{model}", config, []) as (http_port, grpc_port):
             over_http = bench.run(f"{model}-http", ["--url", f"http://127.0.0.1:{http_port}", "--model", model,
                                                     *shape_args(model)], concurrency)
             over_grpc = bench.run(f"{model}-grpc", ["--protocol", "grpc", "--url", f"127.0.0.1:{grpc_port}",
@@ -256,7 +275,7 @@ def run_peers(bench: Bench, moat: str, work: str, concurrency: str) -> tuple:
             runs.append((peer, "HTTP JSON", steps))
     moat_setups = (("Moat", "sync", []), ("Moat", "batched", ["--audit-no-sync"]))
     for name, audit, flags in moat_setups:
-        with moat_server(moat, work, f"peers-{audit}", "", ["--workers", "4", *flags]) as (http_port, grpc_port):
+        with moat_server(moat, work, f"peers-{audit}", "", flags) as (http_port, grpc_port):
             url = f"http://127.0.0.1:{http_port}"
             label = f"{name}, audit {audit}"
             runs.append((label, "HTTP JSON",
@@ -283,13 +302,14 @@ def run_peers(bench: Bench, moat: str, work: str, concurrency: str) -> tuple:
     # Moat's C API against ONNX Runtime alone, one at a time.
     overhead = {}
     ort = bench.run("add_sub-onnxruntime", ["--protocol", "onnxruntime", "--model-file", ADD_SUB_MODEL,
-                                            *shape_args("add_sub")], "1")[0]
+                                            *shape_args("add_sub")], "1", in_process=True)[0]
     overhead["onnxruntime_p50"] = ort["latency_us"]["p50"]
     for audit, flags in (("sync", []), ("batched", ["--audit-no-sync"])):
         capi = bench.run(f"add_sub-capi-{audit}",
                          ["--protocol", "capi", "--repository", os.path.join(work, "repository"), "--trust",
                           os.path.join(work, "trust"), "--audit-log",
-                          os.path.join(work, "reports", f"capi-{audit}-audit.log"), *flags, *model_args], "1")[0]
+                          os.path.join(work, "reports", f"capi-{audit}-audit.log"), *flags, *model_args], "1",
+                         in_process=True)[0]
         overhead[f"capi_{audit}_p50"] = capi["latency_us"]["p50"]
     return rows, overhead
 
@@ -302,7 +322,7 @@ def run_batching(bench: Bench, moat: str, work: str, delays: list, concurrency: 
                                       f"max_batch_size = 8\nmax_queue_delay_us = {delay}\n"))
     for label, config in setups:
         name = "batching-" + label.replace(" ", "")
-        with moat_server(moat, work, name, config, ["--workers", "16"]) as (http_port, _):
+        with moat_server(moat, work, name, config, []) as (http_port, _):
             steps = bench.run(f"resnet50-{name}", ["--url", f"http://127.0.0.1:{http_port}", "--model",
                                                    "resnet50", *shape_args("resnet50")], concurrency)
         for step in steps:
@@ -349,11 +369,17 @@ def format_tables(args, commit: str, overhead_rows, peer_rows, capi, batch_rows)
     out.append("```")
     out.append("")
     out.append(f"Each step: {args.warmup:g} s warm-up, then a {args.seconds:g} s measurement window.")
+    if SERVER_CPUS:
+        out.append(f"Servers, peers and in-process runs are pinned to CPU(s) {','.join(map(str, SERVER_CPUS))} and "
+                   f"the load generator to CPU(s) {','.join(map(str, CLIENT_CPUS))} (`taskset`), so the client "
+                   "never takes the server's cores. ONNX Runtime then sizes its pool to the pinned CPUs.")
+    else:
+        out.append("Nothing is pinned: the load generator shares the CPUs with the server under test.")
     out.append("")
     if overhead_rows:
         out += ["### Serving overhead at saturation", "",
                 "Best throughput over the concurrency sweep " + f"({args.concurrency}) for each path. Moat: "
-                "2 instances, 4 HTTP inference workers, audit `sync` (the default). Ratio: "
+                "2 instances, otherwise default flags (audit `sync`). Ratio: "
                 "throughput / in-process ONNX Runtime.", "",
                 "| model | path | best req/s | at concurrency | p50 there | ratio |", "|---|---|---|---|---|---|"]
         for row in overhead_rows:
@@ -364,7 +390,7 @@ def format_tables(args, commit: str, overhead_rows, peer_rows, capi, batch_rows)
         out += ["### Small model: Moat against hand-written servers", "",
                 "Model add_sub (two FP32 [1,16] inputs). Peers speak JSON only, so `HTTP JSON` is the like-"
                 "for-like row. Ratio: requests/s over the fastest peer at the same concurrency. Moat: "
-                "4 HTTP inference workers; audit `batched` is `--audit-no-sync`.", "",
+                "default flags; audit `batched` is `--audit-no-sync`.", "",
                 "| server | encoding | concurrency | req/s | p50 | p99 | ratio to fastest peer |",
                 "|---|---|---|---|---|---|---|"]
         for row in peer_rows:
@@ -379,8 +405,7 @@ def format_tables(args, commit: str, overhead_rows, peer_rows, capi, batch_rows)
                 f"{capi['capi_batched_p50'] - capi['onnxruntime_p50']:.1f} µs (`batched`).", ""]
     if batch_rows:
         out += ["### Dynamic batching on ResNet-50", "",
-                "One instance, max batch size 8, HTTP binary, 16 HTTP inference workers. `off`: no "
-                "batching.", "",
+                "One instance, max batch size 8, HTTP binary, default flags. `off`: no batching.", "",
                 "| max queue delay | concurrency | req/s | p50 | p99 |", "|---|---|---|---|---|"]
         for row in batch_rows:
             out.append(f"| {row['delay']} | {row['concurrency']} | {row['throughput']:.2f} | "
@@ -417,7 +442,16 @@ def main() -> int:
     parser.add_argument("--batch-concurrency", default="1,4,8", help="sweep of the batching comparison")
     parser.add_argument("--batch-delays", default="0,2000,10000",
                         help="max_queue_delay_us values of the batching comparison")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="do not pin servers and the load generator to separate CPUs")
     args = parser.parse_args()
+
+    usable = sorted(os.sched_getaffinity(0))
+    if not args.no_pin and len(usable) >= 2:
+        # The load generator gets one CPU and the server the rest, so that
+        # the client's work never takes a core from the server under test.
+        SERVER_CPUS[:] = usable[:-1]
+        CLIENT_CPUS[:] = usable[-1:]
 
     if os.environ.get("ORT_DISABLE_TELEMETRY") != "1":
         print("compare: set ORT_DISABLE_TELEMETRY=1 first (the Node.js peer refuses to start without it)",
