@@ -69,6 +69,16 @@ struct DurationStatistic {
   uint64_t ns = 0;
 };
 
+// The successful executions of one batch size: the rows an execution ran,
+// summed over the requests that dynamic batching joined. Each count is the
+// number of such executions.
+struct BatchStatistic {
+  uint64_t batch_size = 0;
+  DurationStatistic compute_input;
+  DurationStatistic compute_infer;
+  DurationStatistic compute_output;
+};
+
 // Cumulative statistics of one model version since it was loaded.
 struct ModelStatistics {
   std::string name;
@@ -82,6 +92,7 @@ struct ModelStatistics {
   DurationStatistic compute_input;
   DurationStatistic compute_infer;
   DurationStatistic compute_output;
+  std::vector<BatchStatistic> batch_stats;  // one entry per batch size run, ascending
 };
 
 struct ServerMetadata {

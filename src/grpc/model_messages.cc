@@ -104,6 +104,13 @@ void FillModelStatistics(const std::vector<ModelStatistics>& statistics,
     FillDuration(model.compute_input, *inference_stats->mutable_compute_input());
     FillDuration(model.compute_infer, *inference_stats->mutable_compute_infer());
     FillDuration(model.compute_output, *inference_stats->mutable_compute_output());
+    for (const BatchStatistic& batch : model.batch_stats) {
+      auto* batch_stats = stats->add_batch_stats();
+      batch_stats->set_batch_size(batch.batch_size);
+      FillDuration(batch.compute_input, *batch_stats->mutable_compute_input());
+      FillDuration(batch.compute_infer, *batch_stats->mutable_compute_infer());
+      FillDuration(batch.compute_output, *batch_stats->mutable_compute_output());
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 #include "repository/model_statistics.h"
 
+#include <algorithm>
+
 namespace moat::repository {
 namespace {
 
@@ -39,6 +41,17 @@ void VersionStatistics::RecordExecution(const scheduler::ExecutionStats& executi
     Add(stats_.compute_input, std::chrono::nanoseconds(0));
     Add(stats_.compute_output, std::chrono::nanoseconds(0));
   }
+  uint64_t rows = execution.batch_size > 0 ? static_cast<uint64_t>(execution.batch_size) : 0;
+  auto entry = std::lower_bound(stats_.batch_stats.begin(), stats_.batch_stats.end(), rows,
+                                [](const BatchStatistic& stat, uint64_t size) { return stat.batch_size < size; });
+  if (entry == stats_.batch_stats.end() || entry->batch_size != rows) {
+    BatchStatistic fresh;
+    fresh.batch_size = rows;
+    entry = stats_.batch_stats.insert(entry, fresh);
+  }
+  Add(entry->compute_input, std::chrono::nanoseconds(0));
+  Add(entry->compute_infer, execution.compute_time);
+  Add(entry->compute_output, std::chrono::nanoseconds(0));
 }
 
 void VersionStatistics::RecordFailure(std::chrono::nanoseconds total) {

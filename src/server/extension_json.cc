@@ -35,10 +35,17 @@ void WriteStatistics(JsonWriter& writer, const ModelStatistics& statistics) {
   WriteDuration(writer, "compute_infer", statistics.compute_infer);
   WriteDuration(writer, "compute_output", statistics.compute_output);
   writer.EndObject();
-  // Moat runs every request as its own batch, so there are no batch sizes to
-  // report.
   writer.Key("batch_stats");
   writer.StartArray();
+  for (const BatchStatistic& batch : statistics.batch_stats) {
+    writer.StartObject();
+    writer.Key("batch_size");
+    writer.Uint64(batch.batch_size);
+    WriteDuration(writer, "compute_input", batch.compute_input);
+    WriteDuration(writer, "compute_infer", batch.compute_infer);
+    WriteDuration(writer, "compute_output", batch.compute_output);
+    writer.EndObject();
+  }
   writer.EndArray();
   writer.EndObject();
 }

@@ -84,6 +84,11 @@ TEST(ModelMessages, StatisticsAndIndex) {
   statistics.success = {4, 4000};
   statistics.fail = {1, 100};
   statistics.compute_infer = {4, 2000};
+  statistics.batch_stats.resize(2);
+  statistics.batch_stats[0].batch_size = 2;
+  statistics.batch_stats[0].compute_infer = {3, 1500};
+  statistics.batch_stats[1].batch_size = 5;
+  statistics.batch_stats[1].compute_infer = {1, 500};
   inference::ModelStatisticsResponse message;
   FillModelStatistics({statistics}, message);
   ASSERT_EQ(message.model_stats_size(), 1);
@@ -96,6 +101,11 @@ TEST(ModelMessages, StatisticsAndIndex) {
   EXPECT_EQ(stats.inference_stats().success().ns(), 4000u);
   EXPECT_EQ(stats.inference_stats().fail().count(), 1u);
   EXPECT_EQ(stats.inference_stats().compute_infer().ns(), 2000u);
+  ASSERT_EQ(stats.batch_stats_size(), 2);
+  EXPECT_EQ(stats.batch_stats(0).batch_size(), 2u);
+  EXPECT_EQ(stats.batch_stats(0).compute_infer().count(), 3u);
+  EXPECT_EQ(stats.batch_stats(1).batch_size(), 5u);
+  EXPECT_EQ(stats.batch_stats(1).compute_infer().ns(), 500u);
 
   inference::RepositoryIndexResponse index;
   FillRepositoryIndex({{"m", "3", "UNAVAILABLE", "signature invalid"}}, index);

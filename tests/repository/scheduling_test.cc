@@ -83,6 +83,10 @@ TEST(Scheduling, BatchReturnsOwnRows) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ((*stats)[0].inference_count, 4u);
   EXPECT_EQ((*stats)[0].execution_count, 1u);
+  // One execution of the four joined rows.
+  ASSERT_EQ((*stats)[0].batch_stats.size(), 1u);
+  EXPECT_EQ((*stats)[0].batch_stats[0].batch_size, 4u);
+  EXPECT_EQ((*stats)[0].batch_stats[0].compute_infer.count, 1u);
   std::string log = ReadAudit(repo);
   EXPECT_EQ(CountOf(log, "\"inference\""), 4u);
 }

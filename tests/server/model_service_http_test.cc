@@ -420,7 +420,12 @@ TEST_F(ModelServiceHttpTest, StatisticsCountInferences) {
   EXPECT_EQ(stats["inference_stats"]["success"]["count"].GetUint64(), success_before + 1);
   EXPECT_GT(stats["inference_stats"]["success"]["ns"].GetUint64(), 0u);
   EXPECT_GT(stats["last_inference"].GetUint64(), 0u);
-  EXPECT_TRUE(stats["batch_stats"].IsArray());
+  // Without dynamic batching every execution counts as batch size 1, as in
+  // Triton for models that do not batch.
+  ASSERT_TRUE(stats["batch_stats"].IsArray());
+  ASSERT_EQ(stats["batch_stats"].Size(), 1u);
+  EXPECT_EQ(stats["batch_stats"][0]["batch_size"].GetUint64(), 1u);
+  EXPECT_EQ(stats["batch_stats"][0]["compute_infer"]["count"].GetUint64(), stats["execution_count"].GetUint64());
 
   rapidjson::Document all = stats_of("/v2/models/stats");
   EXPECT_EQ(all["model_stats"].Size(), service_->loaded_version_count());
