@@ -214,14 +214,14 @@ def peer_server(name: str, work: str):
         stop(process)
 
 
-def prepare(moat: str, work: str, resnet: str) -> None:
-    """Creates a publisher key and signs one bundle per model."""
+def prepare(moat: str, work: str, models: list) -> None:
+    """Creates a publisher key and signs one bundle per (name, file) in `models`."""
     for folder in ("repository", "trust", "keys", "reports", "servers"):
         shutil.rmtree(os.path.join(work, folder), ignore_errors=True)
         os.makedirs(os.path.join(work, folder))
     run_checked([moat, "keygen", "--out", "keys/publisher"], work)
     shutil.copy(os.path.join(work, "keys", "publisher.public.pem"), os.path.join(work, "trust"))
-    for name, model in (("ocr-det", DET_MODEL), ("resnet50", resnet), ("add_sub", ADD_SUB_MODEL)):
+    for name, model in models:
         bundle = os.path.join("repository", name, "1")
         run_checked([moat, "pack", model, "--name", name, "--version", "1", "--out", bundle], work)
         run_checked([moat, "sign", bundle, "--key", "keys/publisher.private.pem"], work)
@@ -472,11 +472,19 @@ def main() -> int:
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
     resnet = os.path.join(work, "resnet50.onnx")
-    if not os.path.exists(resnet):
-        log("exporting ResNet-50 (random weights) with torch")
-        run_checked(["/usr/bin/python3", os.path.join(ROOT, "bench", "models", "export_resnet50.py"), resnet],
-                     work)
-    prepare(moat, work, resnet)
+    # Only the comparisons that run need their models: peers uses add_sub
+    # alone, so it skips the ResNet-50 export (a 100 MB file, about 1 GB of
+    # memory while torch writes it).
+    models = [("add_sub", ADD_SUB_MODEL)]
+    if only & {"overhead", "batching"}:
+        if not os.path.exists(resnet):
+            log("exporting ResNet-50 (random weights) with torch")
+            run_checked(["/usr/bin/python3", os.path.join(ROOT, "bench", "models", "export_resnet50.py"),
+                         resnet], work)
+        models.append(("resnet50", resnet))
+    if "overhead" in only:
+        models.append(("ocr-det", DET_MODEL))
+    prepare(moat, work, models)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip() or "unknown"
     bench = Bench(moat, work, args.warmup, args.seconds)

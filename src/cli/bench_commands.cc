@@ -217,7 +217,7 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
                    "onnxruntime runs --model-file on ONNX Runtime in this process")
       ->capture_default_str()
       ->check(CLI::IsMember({"http", "grpc", "capi", "onnxruntime"}));
-  command->add_option("--model", flags->target.model, "Model name (not with --protocol onnxruntime)");
+  command->add_option("--model", flags->target.model, "Model name (--protocol onnxruntime ignores it and names the model after --model-file)");
   command->add_option("--model-file", flags->onnx.model_file, "ONNX file for --protocol onnxruntime")
       ->check(CLI::ExistingFile);
   command->add_option("--repository", flags->capi.repository_dir, "Model repository for --protocol capi")

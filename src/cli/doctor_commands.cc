@@ -69,8 +69,9 @@ void PrintInventory(const hardware::HardwareInventory& inventory) {
 }
 
 // Loads the configuration named by --config; no option means the defaults.
-// Prints the result and returns nullopt when the file is missing or invalid.
-std::optional<config::ServingConfig> CheckConfig(const std::string& path) {
+// Prints the result and returns nullopt when the file is missing or invalid,
+// adding one to `problems` per problem found in it.
+std::optional<config::ServingConfig> CheckConfig(const std::string& path, int& problems) {
   if (path.empty()) {
     std::cout << "config: none given, so the defaults apply\n";
     return config::ServingConfig();
@@ -79,6 +80,7 @@ std::optional<config::ServingConfig> CheckConfig(const std::string& path) {
   if (!loaded.ok()) {
     if (loaded.status().code() != StatusCode::kInvalidArgument) {
       std::cout << "config: " << loaded.status().message() << "\n";
+      ++problems;
       return std::nullopt;
     }
     std::cout << "config: " << path << " is invalid:\n";
@@ -87,6 +89,7 @@ std::optional<config::ServingConfig> CheckConfig(const std::string& path) {
     while (pos < message.size()) {
       size_t end = std::min(message.find('\n', pos), message.size());
       std::cout << "  " << message.substr(pos, end - pos) << "\n";
+      ++problems;
       pos = end + 1;
     }
     return std::nullopt;
@@ -203,8 +206,7 @@ int RunDoctor(const DoctorOptions& options) {
   hardware::HardwareInventory inventory = hardware::ReadHardwareInventory();
   PrintInventory(inventory);
 
-  std::optional<config::ServingConfig> config = CheckConfig(options.config);
-  if (!config) ++problems;
+  std::optional<config::ServingConfig> config = CheckConfig(options.config, problems);
 
   if (!options.repository.empty()) {
     std::cout << "repository: " << options.repository << "\n";

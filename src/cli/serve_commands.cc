@@ -206,7 +206,6 @@ int RunServe(const ServeFlags& flags) {
       http.Stop();
       return 1;
     }
-    spdlog::info("gRPC listening on {}:{}", grpc_listen->first, grpc->port());
   }
   const std::pair<const std::string*, uint16_t> port_files[] = {
       {&flags.port_file, http.port()}, {&flags.grpc_port_file, grpc ? grpc->port() : uint16_t{0}}};

@@ -17,6 +17,28 @@ void SettingsOverride::ApplyTo(ModelSettings& settings) const {
   if (default_timeout_us) settings.default_timeout_us = *default_timeout_us;
 }
 
+std::string ModelSettings::Describe() const {
+  std::string text = std::to_string(instances) + " instance(s)";
+  if (dynamic_batching) {
+    text += ", dynamic batching up to " + std::to_string(max_batch_size) + " rows";
+    if (!preferred_batch_sizes.empty()) {
+      text += " (preferred";
+      for (size_t i = 0; i < preferred_batch_sizes.size(); ++i) {
+        text += (i == 0 ? " " : ", ") + std::to_string(preferred_batch_sizes[i]);
+      }
+      text += ")";
+    }
+    text += " after at most " + std::to_string(max_queue_delay_us) + " us in the queue";
+  } else {
+    text += ", no batching";
+  }
+  text += max_queue_size > 0 ? ", at most " + std::to_string(max_queue_size) + " queued requests"
+                             : ", no queue limit";
+  text += default_timeout_us > 0 ? ", default timeout " + std::to_string(default_timeout_us) + " us"
+                                 : ", no default timeout";
+  return text;
+}
+
 ModelSettings ServingConfig::For(std::string_view model, int64_t version) const {
   ModelSettings settings;
   defaults_.ApplyTo(settings);

@@ -31,6 +31,10 @@ struct ModelSettings {
   int64_t default_timeout_us = 0;  // 0: no timeout
 
   bool operator==(const ModelSettings&) const = default;
+
+  // Returns the scheduling settings in words for the server log, such as
+  // "2 instance(s), no batching, at most 64 queued requests, no default timeout".
+  std::string Describe() const;
 };
 
 // The keys one section sets; unset keys fall through to the enclosing level.

@@ -57,12 +57,21 @@ std::string ThreadAssignment::Describe() const {
   return line;
 }
 
+namespace {
+
+// Returns "1 instance" or "2 instances".
+std::string Count(int64_t count, const std::string& noun) {
+  return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
+}
+
+}  // namespace
+
 std::string ThreadPlan::Describe() const {
   int64_t instances = 0;
   for (const ThreadAssignment& assignment : assignments) instances += assignment.instances;
-  std::string line = "thread plan: " + std::to_string(assignments.size()) + " model versions, " +
-                     std::to_string(instances) + " instances, " + std::to_string(total_threads) +
-                     " intra-op threads on " + std::to_string(usable_cores) + " usable cores";
+  std::string line = "thread plan: " + Count(static_cast<int64_t>(assignments.size()), "model version") + ", " +
+                     Count(instances, "instance") + ", " + Count(total_threads, "intra-op thread") + " on " +
+                     Count(usable_cores, "usable core");
   if (oversubscribed()) line += " (oversubscribed)";
   return line;
 }

@@ -147,6 +147,8 @@ StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoa
     spdlog::info("model {} version {} loaded: bundle digest {}, signed by {}", version->name,
                  version->version, version->bundle_digest, fmt::join(version->signer_key_ids, ", "));
     LogSessionMemory(*version);
+    spdlog::info("model {} version {} runs with {}", version->name, version->version,
+                 serving_config_.For(version->name, version->version).Describe());
     audit::AuditEvent event = EventFor("model_loaded", context, version->name);
     event.version = version->version;
     event.bundle_digest = version->bundle_digest;

@@ -14,8 +14,9 @@ namespace moat::server {
 std::string RepositoryIndexJson(const std::vector<ModelIndexEntry>& index);
 
 // The Triton model configuration of `metadata`'s version: name, platform
-// (ModelService reports "onnxruntime_onnx"), backend, max_batch_size 0 (Moat
-// does not batch) and the inputs and outputs with their full shapes as dims.
+// (ModelService reports "onnxruntime_onnx"), backend, max_batch_size 0 and
+// the inputs and outputs with their full shapes as dims. Clients always send
+// full shapes, so 0 stays right when the server batches requests itself.
 std::string ModelConfigJson(const ModelMetadata& metadata);
 
 // {"model_stats": [...]} in Triton's statistics extension form.

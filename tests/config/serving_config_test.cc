@@ -212,4 +212,20 @@ TEST(ServingConfig, LoadMissingFileIsNotFound) {
 }
 
 }  // namespace
+TEST(ServingConfig, DescribesSettings) {
+  ModelSettings plain;
+  EXPECT_EQ(plain.Describe(), "1 instance(s), no batching, no queue limit, no default timeout");
+  ModelSettings batched;
+  batched.instances = 2;
+  batched.dynamic_batching = true;
+  batched.max_batch_size = 8;
+  batched.preferred_batch_sizes = {4, 8};
+  batched.max_queue_delay_us = 2000;
+  batched.max_queue_size = 64;
+  batched.default_timeout_us = 500000;
+  EXPECT_EQ(batched.Describe(),
+            "2 instance(s), dynamic batching up to 8 rows (preferred 4, 8) after at most 2000 us in the queue, "
+            "at most 64 queued requests, default timeout 500000 us");
+}
+
 }  // namespace moat::config

@@ -49,11 +49,13 @@ TEST(Doctor, RepositoryFits) {
 TEST(Doctor, InvalidConfigFails) {
   testing::SignedRepository repo({{"identity", 1, testing::TestModelPath("identity_fp32.onnx")}});
   std::string config = repo.root() + "/moat-serving.conf";
-  ASSERT_TRUE(WriteFileAtomic(config, "[defaults]\ninstances = 0\n").ok());
+  ASSERT_TRUE(WriteFileAtomic(config, "[defaults]\ninstances = 0\nmax_batch = 8\nmax_queue_size = -1\n").ok());
   RunResult result = RunCommand(Doctor("--repository " + repo.repository_dir() + " --config " + config));
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_NE(result.output.find(config + ":2: instances must be between 1 and 256"), std::string::npos)
       << result.output;
+  // Each line of the file with a problem counts once.
+  EXPECT_NE(result.output.find("doctor: 3 problem(s) found"), std::string::npos) << result.output;
   // The repository is still checked, with the defaults.
   EXPECT_NE(result.output.find("identity version 1: bundle"), std::string::npos) << result.output;
 }

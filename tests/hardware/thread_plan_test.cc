@@ -58,7 +58,7 @@ TEST(ThreadPlan, DescribeLine) {
   ThreadPlan over = PlanThreads(1, {{"a", 1, 2, 0}});
   EXPECT_EQ(
       over.Describe(),
-      "thread plan: 1 model versions, 2 instances, 2 intra-op threads on 1 usable cores (oversubscribed)");
+      "thread plan: 1 model version, 2 instances, 2 intra-op threads on 1 usable core (oversubscribed)");
 }
 
 TEST(ThreadPlan, DescribeAssignment) {

@@ -177,7 +177,7 @@ TEST(ServeFlags, LogsThreadPlan) {
                         "kill -TERM $pid; wait $pid; cat " + log;
   auto result = moat::testing::RunCommand(command);
   EXPECT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_THAT(result.output, HasSubstr("thread plan: 1 model versions, 1 instances, 2 intra-op threads"));
+  EXPECT_THAT(result.output, HasSubstr("thread plan: 1 model version, 1 instance, 2 intra-op threads"));
   EXPECT_THAT(result.output, HasSubstr("identity version 1: 1 instance(s) x 2 intra-op thread(s) (set in the "
                                        "configuration), in a pool of its own"));
   EXPECT_THAT(result.output, Not(HasSubstr("not applied")));
