@@ -28,18 +28,6 @@ namespace {
 constexpr size_t kMaxKeyFileBytes = size_t{1} << 20;
 constexpr size_t kSealedFixedBytes = 2 + kGcmNonceBytes + kGcmTagBytes;
 
-// Drains OpenSSL's thread-local error queue into one line, so that a failure
-// here does not surface in an unrelated later call.
-std::string OpenSslErrors() {
-  std::string text;
-  while (unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof(buffer));
-    text += (text.empty() ? "" : "; ") + std::string(buffer);
-  }
-  return text.empty() ? "no OpenSSL error detail" : text;
-}
-
 struct KdfCtxDeleter {
   void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
 };

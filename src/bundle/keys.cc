@@ -26,18 +26,6 @@ struct MdCtxDeleter {
 };
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
-// Drains OpenSSL's thread-local error queue into one line, so that a failure
-// here does not surface in an unrelated later call.
-std::string OpenSslErrors() {
-  std::string text;
-  while (unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof(buffer));
-    text += (text.empty() ? "" : "; ") + std::string(buffer);
-  }
-  return text.empty() ? "no OpenSSL error detail" : text;
-}
-
 BioPtr MemoryBio(std::string_view bytes) {
   return BioPtr(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
 }

@@ -1,5 +1,6 @@
 #include "common/crypto.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include <stdexcept>
@@ -111,6 +112,16 @@ StatusOr<std::string> Base64Decode(std::string_view text) {
   if (text.size() > 1 && text[text.size() - 2] == '=') ++padding;
   out.resize(static_cast<size_t>(n) - padding);
   return out;
+}
+
+std::string OpenSslErrors() {
+  std::string text;
+  while (unsigned long code = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof(buffer));
+    text += (text.empty() ? "" : "; ") + std::string(buffer);
+  }
+  return text.empty() ? "no OpenSSL error detail" : text;
 }
 
 }  // namespace moat

@@ -38,6 +38,11 @@ Sha256Digest Sha256Of(std::string_view bytes);
 std::string Sha256Hex(std::span<const uint8_t> bytes);
 std::string Sha256Hex(std::string_view bytes);
 
+// Drains OpenSSL's thread-local error queue into one line ("no OpenSSL error
+// detail" when it is empty), so that a failure does not surface in an
+// unrelated later call. For error messages after a failed OpenSSL call.
+std::string OpenSslErrors();
+
 // Lower-case hexadecimal.
 std::string HexEncode(std::span<const uint8_t> bytes);
 StatusOr<std::string> HexDecode(std::string_view hex);
