@@ -130,7 +130,7 @@ def wait_for_port_file(path: str, process: subprocess.Popen, log_path: str) -> i
 
 
 def wait_ready(port: int, process: subprocess.Popen, log_path: str) -> None:
-    """Polls GET /v2/health/ready on 127.0.0.1:port until it answers 200."""
+    """Polls GET /v2/health/ready on 127.0.0.1:port until it returns 200."""
     import http.client
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -265,7 +265,7 @@ def run_overhead(bench: Bench, moat: str, work: str, resnet: str, concurrency: s
 
 
 def run_peers(bench: Bench, moat: str, work: str, concurrency: str) -> tuple:
-    """Returns (rows, overhead) where overhead holds the in-process figures."""
+    """Returns (rows, overhead) where overhead contains the in-process figures."""
     runs = []
     model_args = ["--model", "add_sub", *shape_args("add_sub")]
     for peer in ("node", "fastapi"):

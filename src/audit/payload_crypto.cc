@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/crypto.h"
+#include "common/text.h"
 #include "common/file.h"
 
 namespace moat::audit {
@@ -192,20 +193,6 @@ std::string RecordAad(uint64_t segment, uint64_t sequence) {
 
 namespace {
 
-std::vector<std::string_view> SplitFields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  size_t pos = 0;
-  while (pos < line.size()) {
-    size_t start = line.find_first_not_of(" \t", pos);
-    if (start == std::string_view::npos) break;
-    size_t end = line.find_first_of(" \t", start);
-    if (end == std::string_view::npos) end = line.size();
-    fields.push_back(line.substr(start, end - start));
-    pos = end;
-  }
-  return fields;
-}
-
 // Decodes 64 hex digits. Messages name lengths and offsets, never digits.
 StatusOr<std::array<uint8_t, kMasterKeyBytes>> DecodeMasterKey(std::string_view hex) {
   if (hex.size() != 2 * kMasterKeyBytes) {
@@ -245,7 +232,7 @@ StatusOr<KeyFileProvider> KeyFileProvider::Parse(std::string_view text, std::str
       return InvalidArgumentError(std::string(source_name) + ":" + std::to_string(line_number) + ": " +
                                   reason);
     };
-    std::vector<std::string_view> fields = SplitFields(line);
+    std::vector<std::string_view> fields = SplitOnBlanks(line);
     if (fields.empty() || fields[0].front() == '#') continue;
 
     std::string_view directive = fields[0];
@@ -394,7 +381,7 @@ Status RotateKeyFile(const std::string& path, std::string_view new_key_id) {
     end = end == std::string::npos ? text.size() : end + 1;
     std::string_view line = std::string_view(text).substr(pos, end - pos);
     pos = end;
-    std::vector<std::string_view> fields = SplitFields(line.substr(0, line.find_first_of("\r\n")));
+    std::vector<std::string_view> fields = SplitOnBlanks(line.substr(0, line.find_first_of("\r\n")));
     if (!fields.empty() && fields[0] == "current") continue;
     rotated.append(line);
     if (line.back() != '\n') rotated.push_back('\n');

@@ -301,7 +301,7 @@ void SegmentWriter::WriterLoop() {
     bool sync = unsynced_records_ > 0 && (!batched || window_full || flush_ticket > flushes_done_);
     if (status.ok() && sync) status = SyncNow();
     if (!status.ok()) {
-      // The failed state is set first, so a caller told of the failure sees it in status().
+      // The failed state is set first, so a caller notified of the failure sees it in status().
       Fail(status);
       for (Pending& pending : group) {
         if (!batched) pending.done.set_value(UnavailableError("audit record not stored: " + status.message()));

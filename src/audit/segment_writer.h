@@ -99,8 +99,8 @@ class SegmentWriter {
 
   // Leaves the failed state: rescans the folder (the disk is the truth about
   // which records survived), cuts a torn tail, and starts a new segment.
-  // Records queued or unsynced at the failure may be lost; their callers
-  // were told so (sync mode) or are within the batched window.
+  // Records queued or unsynced at the failure may be lost. In sync mode their
+  // callers received the error; in batched mode they are within the loss window.
   Status Recover(RecoveryReport* report = nullptr);
 
   // Count, chain hash and Merkle root of all records accepted by Append.

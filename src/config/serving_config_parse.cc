@@ -46,20 +46,6 @@ constexpr IntegerKey kIntegerKeys[] = {
 constexpr std::string_view kDynamicBatchingKey = "dynamic_batching";
 constexpr std::string_view kPreferredBatchSizesKey = "preferred_batch_sizes";
 
-std::vector<std::string_view> SplitWords(std::string_view text) {
-  std::vector<std::string_view> words;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t begin = text.find_first_not_of(" \t", pos);
-    if (begin == std::string_view::npos) break;
-    size_t end = text.find_first_of(" \t", begin);
-    if (end == std::string_view::npos) end = text.size();
-    words.push_back(text.substr(begin, end - begin));
-    pos = end;
-  }
-  return words;
-}
-
 // Parses a whole decimal integer. Returns the reason on failure.
 std::optional<std::string> ParseInteger(std::string_view text, int64_t& value) {
   if (text.empty()) return "value is empty";
@@ -146,7 +132,7 @@ class ServingConfigBuilder {
       Report(line, "section header does not end with ']'", content);
       return;
     }
-    std::vector<std::string_view> words = SplitWords(content.substr(1, content.size() - 2));
+    std::vector<std::string_view> words = SplitOnBlanks(content.substr(1, content.size() - 2));
 
     SectionRecord record;
     record.header_line = line;

@@ -13,6 +13,12 @@ std::chrono::microseconds ElapsedMicros(Clock::TimePoint from, Clock::TimePoint 
   return std::chrono::duration_cast<std::chrono::microseconds>(to - from);
 }
 
+// Returns the first input whose byte size does not fit its shape, as an error.
+Status CheckInputSizes(const SchedulerRequest& request) {
+  for (const Tensor& input : request.inputs) MOAT_RETURN_IF_ERROR(CheckTensorByteSize(input));
+  return OkStatus();
+}
+
 bool IsCancelled(const SchedulerRequest& request) {
   return request.cancelled != nullptr && request.cancelled->load(std::memory_order_acquire);
 }
@@ -77,16 +83,13 @@ std::string Scheduler::ModelLabel() const {
 
 void Scheduler::Submit(SchedulerRequest request, Completion done) {
   Pending pending;
-  for (const Tensor& input : request.inputs) {
-    Status status = CheckTensorByteSize(input);
-    if (!status.ok()) {
-      {
-        std::lock_guard lock(mutex_);
-        ++counters_.rejected_invalid;
-      }
-      done(status);
-      return;
+  if (Status status = CheckInputSizes(request); !status.ok()) {
+    {
+      std::lock_guard lock(mutex_);
+      ++counters_.rejected_invalid;
     }
+    done(status);
+    return;
   }
   if (options_.dynamic_batching) {
     StatusOr<int64_t> rows = BatchRows(request.inputs);
@@ -155,11 +158,7 @@ std::optional<size_t> Scheduler::ClaimIdleInstance(const SchedulerRequest& reque
 
 StatusOr<std::vector<Tensor>> Scheduler::RunOnCaller(size_t instance, SchedulerRequest request) {
   std::optional<StatusOr<std::vector<Tensor>>> result;
-  Status invalid;
-  for (const Tensor& input : request.inputs) {
-    invalid = CheckTensorByteSize(input);
-    if (!invalid.ok()) break;
-  }
+  Status invalid = CheckInputSizes(request);
   if (invalid.ok()) {
     std::vector<Pending> batch(1);
     batch[0].enqueued = clock_->Now();
