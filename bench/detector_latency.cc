@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "audit/audit_keys.h"
 #include "bundle/keys.h"
 #include "bundle/pack.h"
 #include "client/detection_preprocess.h"
@@ -66,14 +67,18 @@ std::string MakeRepository() {
   return root;
 }
 
-// Argument: 1 to fdatasync each audit record before the response (the
-// server's default), 0 to leave flushing to the kernel.
+// Argument: 1 for audit durability sync (the server's default), 0 for batched.
 void BM_Http(benchmark::State& state) {
   std::string root = MakeRepository();
   bool audit_sync = state.range(0) != 0;
-  auto service = Require(
-      repository::ModelService::Create({root + "/repo", root + "/trust", root + "/audit.log", audit_sync}),
-      "service");
+  repository::ModelServiceOptions service_options;
+  service_options.repository_dir = root + "/repo";
+  service_options.trust_dir = root + "/trust";
+  service_options.audit = Require(
+      audit::AuditLogOptionsWithDefaultKeys(root + "/audit", audit_sync ? audit::AuditDurability::kSync
+                                                                          : audit::AuditDurability::kBatched),
+      "audit keys");
+  auto service = Require(repository::ModelService::Create(service_options), "service");
   server::HttpServerOptions options;
   options.port = 0;
   server::HttpServer server(*service, options);

@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "audit/audit_keys.h"
 #include "bundle/keys.h"
 #include "bundle/pack.h"
 #include "client/grpc_client.h"
@@ -88,8 +89,15 @@ std::string InputBytes() {
 struct Setup {
   std::string root = MakeRepository();
   std::unique_ptr<repository::ModelService> service =
-      Require(repository::ModelService::Create(
-                  {root + "/repo", root + "/trust", root + "/audit.log", /*audit_sync=*/false}),
+      Require(repository::ModelService::Create([this] {
+                repository::ModelServiceOptions options;
+                options.repository_dir = root + "/repo";
+                options.trust_dir = root + "/trust";
+                options.audit = Require(audit::AuditLogOptionsWithDefaultKeys(root + "/audit",
+                                                                              audit::AuditDurability::kBatched),
+                                        "audit keys");
+                return options;
+              }()),
               "model service");
   shm::SharedMemoryManager shared_memory{true};
   server::HttpServer http{*service, shared_memory, [] {
@@ -230,18 +238,18 @@ void BM_GrpcSharedMemory(benchmark::State& state) {
 }
 
 // The C API (libmoat) opens its own runtime on the same repository with its
-// own audit log, because a log file takes one writer.
+// own audit folder, because a folder takes one writer.
 void BM_CApi(benchmark::State& state) {
   moat_options* options = nullptr;
   moat_runtime* runtime = nullptr;
   moat_request* request = nullptr;
-  const std::string audit_log = setup->root + "/capi-audit.log";
+  const std::string audit_log = setup->root + "/capi-audit";
   const std::string repository = setup->root + "/repo";
   const std::string trust = setup->root + "/trust";
   moat_error* error = moat_options_create(&options);
   if (error == nullptr) error = moat_options_set_repository(options, repository.c_str());
   if (error == nullptr) error = moat_options_set_trust_dir(options, trust.c_str());
-  if (error == nullptr) error = moat_options_set_audit_log(options, audit_log.c_str());
+  if (error == nullptr) error = moat_options_set_audit_dir(options, audit_log.c_str());
   if (error == nullptr) error = moat_options_set_audit_sync(options, 0);
   if (error == nullptr) error = moat_runtime_open(MOAT_ABI_VERSION, options, &runtime);
   moat_options_free(options);

@@ -71,6 +71,7 @@ class EchoService final : public moat::InferenceService {
   }
   void RecordRejectedRequest(const moat::RequestContext&, const std::string&, const std::string&,
                              const moat::Status&) override {}
+  std::string MetricsText() const override { return ""; }
 };
 
 }  // namespace

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   if ((error = moat_options_create(&options)) != NULL ||
       (error = moat_options_set_repository(options, argv[1])) != NULL ||
       (error = moat_options_set_trust_dir(options, argv[2])) != NULL ||
-      (error = moat_options_set_audit_log(options, argv[3])) != NULL) {
+      (error = moat_options_set_audit_dir(options, argv[3])) != NULL) {
     status = report(error, "setting options");
     goto done;
   }

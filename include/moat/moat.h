@@ -104,13 +104,23 @@ moat_error* moat_options_set_repository(moat_options* options, const char* dir);
 /* Sets the folder of trusted publisher public keys (*.pem). Required. */
 moat_error* moat_options_set_trust_dir(moat_options* options, const char* dir);
 
-/* Sets the audit log file, created with mode 0600 if missing. Required. The
+/* Sets the audit log folder, created with mode 0700 if missing. Required. The
  * runtime holds an exclusive lock on it while open, so two runtimes or a
- * runtime and a server cannot share one file. */
-moat_error* moat_options_set_audit_log(moat_options* options, const char* path);
+ * runtime and a server cannot share one folder. */
+moat_error* moat_options_set_audit_dir(moat_options* options, const char* dir);
 
-/* Sets whether each audit record is flushed to disk (fdatasync) before the
- * inference call returns: nonzero for on (the default), 0 for off. */
+/* Sets the master key file that seals the audit records. Unset: DIR.keys
+ * beside the audit folder DIR. Created with one random key if missing. */
+moat_error* moat_options_set_audit_key_file(moat_options* options, const char* path);
+
+/* Sets the node's Ed25519 private key (PEM), which signs audit checkpoints.
+ * Unset: DIR.node-key beside the audit folder DIR. Created if missing, with
+ * its public key beside it as PATH.pub. */
+moat_error* moat_options_set_node_key(moat_options* options, const char* path);
+
+/* Sets whether the inference call returns only after its audit record is
+ * on disk: nonzero for on (the default); 0 syncs records in groups of up to
+ * 1000 records or 100 ms, which a crash can lose. */
 moat_error* moat_options_set_audit_sync(moat_options* options, int enabled);
 
 /* Sets the number of ONNX Runtime intra-op threads; 0 means one per core the
@@ -191,6 +201,12 @@ moat_error* moat_response_id(const moat_response* response, const char** id);
 /* Sets *name and *version to the model and version that ran. Either pointer
  * may be NULL to skip it. */
 moat_error* moat_response_model(const moat_response* response, const char** name, int64_t* version);
+
+/* Sets *receipt to the audit receipt of the response's record,
+ * "moat-receipt-v1:<log id>:<sequence number>:<record hash>", which
+ * `moat audit prove` and `moat audit verify-receipt` check later. Valid until
+ * the response is freed. */
+moat_error* moat_response_audit_receipt(const moat_response* response, const char** receipt);
 
 /* Sets *count to the number of output tensors. */
 moat_error* moat_response_output_count(const moat_response* response, size_t* count);

@@ -1,164 +1,429 @@
 #include "audit/audit_log.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <utility>
 
 #include "audit/record.h"
-#include "audit/verify.h"
+#include "audit/segment.h"
 #include "common/crypto.h"
+#include "common/file.h"
 
 namespace moat::audit {
 
 namespace {
 
+// A checkpoints file line: base64 of the 211 bytes, then '\n'.
+constexpr uint64_t kCheckpointLineBytes = (kCheckpointBytes + 2) / 3 * 4 + 1;
+
+// How often the checkpoint thread looks at the time rule, at most.
+constexpr std::chrono::milliseconds kCheckpointTick{100};
+
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-// Opens `path` for appending, creating it with mode 0600 when it is missing.
-// Sets `created` when this call made the file.
-StatusOr<int> OpenForAppend(const std::string& path, bool& created) {
-  constexpr int kFlags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
-  int fd = ::open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0600);
-  created = fd >= 0;
-  if (fd >= 0) {
-    // The umask may have cleared bits of 0600; set them exactly.
-    ::fchmod(fd, 0600);
-  } else if (errno == EEXIST) {
-    fd = ::open(path.c_str(), kFlags);
-  }
-  if (fd < 0) {
-    int err = errno;
-    if (err == ELOOP) return FailedPreconditionError("audit log " + path + ": is a symbolic link");
-    return FailedPreconditionError("audit log " + path + ": cannot open: " + ErrnoText(err));
-  }
-
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return FailedPreconditionError("audit log " + path + ": not a regular file");
-  }
-  return fd;
+std::string Hint() {
+  return ". Keep the folder as evidence, move it aside, and start with an empty folder; "
+         "`moat audit verify` tells what is wrong";
 }
 
-// Makes the new directory entry of `path` durable.
-Status SyncParentDirectory(const std::string& path) {
-  std::string parent = std::filesystem::path(path).parent_path().string();
-  if (parent.empty()) parent = ".";
-  int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return FailedPreconditionError(parent + ": cannot open directory: " + ErrnoText(errno));
-  int rc = ::fsync(dir);
-  int err = errno;
-  ::close(dir);
-  if (rc != 0) return FailedPreconditionError(parent + ": fsync failed: " + ErrnoText(err));
+// Creates `folder` with mode 0700 when it is missing.
+Status EnsureFolder(const std::string& folder) {
+  if (::mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST) {
+    return FailedPreconditionError("audit folder " + folder + ": cannot create: " + ErrnoText(errno));
+  }
+  struct stat st {};
+  if (::lstat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return FailedPreconditionError("audit folder " + folder + ": not a directory");
+  }
   return OkStatus();
 }
 
-// Opens, locks and verifies the log, and returns the open descriptor.
-StatusOr<int> OpenAndVerify(const std::string& path, bool sync, VerifyReport& report) {
-  bool created = false;
-  MOAT_ASSIGN_OR_RETURN(int fd, OpenForAppend(path, created));
+// Writes node.pub when missing; otherwise requires that it names `key`, so
+// that one folder's checkpoints are all signed by one node key.
+Status CheckNodePublicKey(const std::string& folder, const bundle::PrivateKey& key) {
+  std::string path = folder + "/" + kNodePublicKeyFileName;
+  MOAT_ASSIGN_OR_RETURN(std::string pem, key.public_key().ToPem());
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path))) {
+    return WriteFileAtomic(path, pem, 0644, /*replace=*/false);
+  }
+  MOAT_ASSIGN_OR_RETURN(std::string stored, ReadFile(path, 64 << 10));
+  MOAT_ASSIGN_OR_RETURN(bundle::PublicKey stored_key, bundle::PublicKey::FromPem(stored, path));
+  if (stored_key.raw() != key.public_key().raw()) {
+    return FailedPreconditionError("audit folder " + folder + ": its checkpoints are signed by node key " +
+                                   stored_key.key_id() + " (" + path + "), not by the configured node key " +
+                                   key.key_id() + ". Use that key, or start a new audit folder");
+  }
+  return OkStatus();
+}
 
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
+struct CheckpointsFile {
+  int fd = -1;
+  uint64_t count = 0;
+  std::optional<Checkpoint> last;
+};
+
+// Opens the checkpoints file, cuts a torn last line and reads the last
+// checkpoint, whose signature must be the node key's.
+StatusOr<CheckpointsFile> OpenCheckpoints(const std::string& folder, const bundle::PublicKey& key) {
+  std::string path = folder + "/" + kCheckpointsFileName;
+  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return FailedPreconditionError(path + ": cannot open: " + ErrnoText(errno));
+  CheckpointsFile file;
+  file.fd = fd;
+  auto fail = [&](Status status) {
     ::close(fd);
-    if (err == EWOULDBLOCK) {
-      return FailedPreconditionError("audit log " + path + ": already open for writing by another audit log");
+    return status;
+  };
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return fail(FailedPreconditionError(path + ": not a regular file"));
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size % kCheckpointLineBytes != 0) {
+    // Lines have one length, so a remainder is a line torn by a crash while
+    // it was written; its checkpoint was never acknowledged.
+    uint64_t whole = size - size % kCheckpointLineBytes;
+    spdlog::warn("{}: cutting a torn last line of {} bytes", path, size - whole);
+    if (::ftruncate(fd, static_cast<off_t>(whole)) != 0 || ::fdatasync(fd) != 0) {
+      return fail(UnavailableError(path + ": cannot cut the torn last line: " + ErrnoText(errno)));
     }
-    return FailedPreconditionError("audit log " + path + ": cannot lock: " + ErrnoText(err));
+    size = whole;
   }
+  file.count = size / kCheckpointLineBytes;
+  if (file.count == 0) return file;
 
-  Status synced = created && sync ? SyncParentDirectory(path) : OkStatus();
-  if (!synced.ok()) {
-    ::close(fd);
-    return synced;
+  std::string line(kCheckpointLineBytes, '\0');
+  ssize_t n = ::pread(fd, line.data(), line.size(), static_cast<off_t>(size - kCheckpointLineBytes));
+  if (n != static_cast<ssize_t>(line.size())) return fail(UnavailableError(path + ": cannot read the last line"));
+  std::string where = path + " line " + std::to_string(file.count);
+  StatusOr<Checkpoint> last = CheckpointFromLine(line);
+  if (!last.ok()) return fail(DataLossError(where + ": " + last.status().message() + Hint()));
+  Status signed_ok = VerifyCheckpoint(*last, key);
+  if (signed_ok.code() == StatusCode::kPermissionDenied) {
+    return fail(FailedPreconditionError(where + ": signed by another node key (" + signed_ok.message() +
+                                        "). Use that key, or start a new audit folder"));
   }
+  if (!signed_ok.ok()) return fail(DataLossError(where + ": " + signed_ok.message() + Hint()));
+  file.last = std::move(last).value();
+  return file;
+}
 
-  StatusOr<VerifyReport> verified = VerifyAuditLogDescriptor(fd, path);
-  if (!verified.ok()) {
-    ::close(fd);
-    if (verified.status().code() != StatusCode::kDataLoss) return verified.status();
-    // NOTE: nothing repairs a damaged log yet, so the operator has to move it aside.
-    return DataLossError("audit log " + path + ": " + verified.status().message() +
-                         ". A damaged log cannot be continued, so keep it as evidence and move it aside "
-                         "before starting again");
+// Checks that the records on disk still give the latest checkpoint's root:
+// none of the first tree-size records was changed, removed or replaced by an
+// older copy. Reads every segment once.
+Status CheckRecordsAgainstCheckpoint(const std::string& folder, const Checkpoint& checkpoint, uint64_t number) {
+  const uint64_t size = checkpoint.fields.tree_size;
+  MerkleFrontier frontier;
+  std::optional<MerkleHash> root;
+  if (size == 0) root = frontier.Root();
+  StatusOr<SegmentLogScan> scan = ScanSegmentFolder(folder, {}, [&](const SegmentRecordView& record) {
+    if (frontier.size() >= size) return;
+    frontier.Append(LeafHash(record.bytes));
+    if (frontier.size() == size) root = frontier.Root();
+  });
+  if (!scan.ok()) {
+    if (scan.status().code() != StatusCode::kDataLoss) return scan.status();
+    return DataLossError(scan.status().message() + Hint());
   }
-  report = std::move(verified).value();
-  return fd;
+  std::string which = "checkpoint " + std::to_string(number) + " (the latest, " + std::to_string(size) + " records)";
+  if (scan->log_id && *scan->log_id != checkpoint.fields.log_id) {
+    return DataLossError("audit folder " + folder + ": the segments belong to log " + HexEncode(*scan->log_id) +
+                         " but " + which + " to log " + HexEncode(checkpoint.fields.log_id) + Hint());
+  }
+  if (scan->record_count < size) {
+    return DataLossError("audit folder " + folder + ": holds " + std::to_string(scan->record_count) +
+                         " records but " + which +
+                         " covers more: records were removed or an older segment was restored" + Hint());
+  }
+  if (!root || *root != checkpoint.fields.root) {
+    return DataLossError("audit folder " + folder + ": the first " + std::to_string(size) +
+                         " records do not give the root of " + which +
+                         ": a record was changed or an older segment was restored" + Hint());
+  }
+  return OkStatus();
+}
+
+std::string RecoveryDetails(const RecoveryReport& report, uint64_t failed_appends, const std::string& error) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key("path");
+  std::string path = ToValidUtf8(report.path);
+  writer.String(path.data(), static_cast<rapidjson::SizeType>(path.size()));
+  writer.Key("cut_bytes");
+  writer.Uint64(report.cut_bytes);
+  writer.Key("cut_records");
+  writer.Uint64(report.cut_records);
+  writer.Key("records_kept");
+  writer.Uint64(report.records);
+  if (!error.empty()) {
+    writer.Key("failed_appends");
+    writer.Uint64(failed_appends);
+    writer.Key("write_error");
+    std::string valid = ToValidUtf8(error);
+    writer.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
+  }
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string LogIdBytes(const LogId& id) { return std::string(reinterpret_cast<const char*>(id.data()), id.size()); }
+
+std::string ResponseSignatureMessage(const AuditReceipt& receipt, std::string_view output_digest) {
+  std::string message(kResponseSignatureMagic);
+  message += receipt.ToString();
+  message += '\n';
+  message += output_digest;
+  return message;
 }
 
 }  // namespace
 
-StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, NodeIdentity node,
-                                                   AuditOptions options) {
-  VerifyReport report;
-  MOAT_ASSIGN_OR_RETURN(int fd, OpenAndVerify(path, options.sync, report));
-  return std::unique_ptr<AuditLog>(
-      new AuditLog(path, fd, std::move(node), options, report.records, std::move(report.head_sha256)));
+std::string AuditReceipt::ToString() const {
+  return "moat-receipt-v1:" + HexEncode(log_id) + ":" + std::to_string(sequence) + ":" + HexEncode(record_hash);
 }
 
-AuditLog::AuditLog(std::string path, int fd, NodeIdentity node, AuditOptions options, uint64_t records,
-                   std::string head_sha256)
-    : path_(std::move(path)),
-      fd_(fd),
-      node_(std::move(node)),
-      options_(options),
-      next_seq_(records),
-      head_sha256_(std::move(head_sha256)) {}
-
-AuditLog::~AuditLog() { ::close(fd_); }
-
-uint64_t AuditLog::record_count() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return next_seq_;
-}
-
-Status AuditLog::WriteLine(std::string_view line) {
-  // One write() normally takes the whole line. A short write (a full disk, a
-  // signal) is continued, and O_APPEND keeps the pieces at the end.
-  while (!line.empty()) {
-    ssize_t n = ::write(fd_, line.data(), line.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FailedPreconditionError("audit log " + path_ + ": write failed: " + ErrnoText(errno));
+StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
+  if (!options.keys) return InvalidArgumentError("audit log: no master key provider for sealing records");
+  if (!options.signing_key) return InvalidArgumentError("audit log: no node key for signing checkpoints");
+  if (options.folder.empty()) return InvalidArgumentError("audit log: the folder is empty");
+  MOAT_RETURN_IF_ERROR(EnsureFolder(options.folder));
+  MOAT_RETURN_IF_ERROR(CheckNodePublicKey(options.folder, *options.signing_key));
+  MOAT_ASSIGN_OR_RETURN(CheckpointsFile checkpoints,
+                        OpenCheckpoints(options.folder, options.signing_key->public_key()));
+  if (checkpoints.last) {
+    Status matches = CheckRecordsAgainstCheckpoint(options.folder, *checkpoints.last, checkpoints.count);
+    if (!matches.ok()) {
+      ::close(checkpoints.fd);
+      return matches;
     }
-    line.remove_prefix(static_cast<size_t>(n));
   }
-  if (options_.sync && ::fdatasync(fd_) != 0) {
-    return FailedPreconditionError("audit log " + path_ + ": fdatasync failed: " + ErrnoText(errno));
+
+  SegmentWriterOptions writer_options;
+  writer_options.durability =
+      options.durability == AuditDurability::kSync ? SegmentDurability::kSync : SegmentDurability::kBatched;
+  writer_options.batch_max_records = options.batch_max_records;
+  writer_options.batch_max_delay = options.batch_max_delay;
+  writer_options.max_segment_bytes = options.max_segment_bytes;
+  writer_options.max_segment_age = options.max_segment_age;
+  writer_options.write_function = options.write_function;
+  writer_options.sync_function = options.sync_function;
+  RecoveryReport report;
+  StatusOr<std::unique_ptr<SegmentWriter>> writer = SegmentWriter::Open(options.folder, writer_options, &report);
+  if (!writer.ok()) {
+    ::close(checkpoints.fd);
+    if (writer.status().code() == StatusCode::kDataLoss) return DataLossError(writer.status().message() + Hint());
+    return writer.status();
   }
+  std::unique_ptr<AuditLog> log(new AuditLog(std::move(options), std::move(writer).value(), checkpoints.fd,
+                                             std::move(checkpoints.last), checkpoints.count));
+  if (report.cut_bytes > 0) {
+    spdlog::warn("audit log {}: cut a torn tail of {} bytes from {}", log->folder(), report.cut_bytes, report.path);
+    AuditEvent recovered;
+    recovered.type = record_type::kLogRecovered;
+    recovered.details = RecoveryDetails(report, 0, "");
+    MOAT_RETURN_IF_ERROR(log->Append(recovered).status());
+  }
+  return log;
+}
+
+AuditLog::AuditLog(AuditLogOptions options, std::unique_ptr<SegmentWriter> writer, int checkpoints_fd,
+                   std::optional<Checkpoint> last_checkpoint, uint64_t checkpoint_count)
+    : options_(std::move(options)),
+      writer_(std::move(writer)),
+      checkpoints_fd_(checkpoints_fd),
+      last_checkpoint_(std::move(last_checkpoint)),
+      checkpoint_count_(checkpoint_count),
+      checkpointed_records_(last_checkpoint_ ? last_checkpoint_->fields.tree_size : 0) {
+  checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+}
+
+AuditLog::~AuditLog() {
+  Status closed = Close();
+  if (!closed.ok()) spdlog::error("audit log {}: closing failed: {}", folder(), closed.ToString());
+  ::close(checkpoints_fd_);
+}
+
+int64_t AuditLog::NowMicros() const { return options_.unix_micros ? options_.unix_micros() : NowUnixMicros(); }
+
+StatusOr<AuditReceipt> AuditLog::Append(const AuditEvent& event) {
+  if (closed_.load()) return FailedPreconditionError("audit log " + folder() + ": closed");
+  StatusOr<AuditReceipt> receipt = AppendOnce(event);
+  if (receipt.ok() || receipt.status().code() != StatusCode::kUnavailable) return receipt;
+  if (TryResume()) receipt = AppendOnce(event);
+  if (!receipt.ok()) {
+    failed_appends_.fetch_add(1);
+    failed_since_resume_.fetch_add(1);
+  }
+  return receipt;
+}
+
+StatusOr<AuditReceipt> AuditLog::AppendOnce(const AuditEvent& event) {
+  if (event.type.empty()) return InvalidArgumentError("audit event: the type is empty");
+  const std::string rest = EncodeRecordRest(event, FormatRecordTime(NowMicros()), options_.host);
+  if (rest.size() > kMaxRecordPlaintextBytes) {
+    return InvalidArgumentError("audit event of type '" + event.type + "': the record would be " +
+                                std::to_string(rest.size()) + " bytes, over the limit of " +
+                                std::to_string(kMaxRecordPlaintextBytes));
+  }
+  const LogId& id = writer_->log_id();
+  auto done = writer_->AppendBuilt([&](uint64_t sequence) -> StatusOr<std::string> {
+    const uint64_t period = sequence >> kKeyPeriodBits;
+    auto cipher = ciphers_.find(period);
+    if (cipher == ciphers_.end()) {
+      MOAT_ASSIGN_OR_RETURN(std::unique_ptr<PayloadCipher> created,
+                            PayloadCipher::Create(*options_.keys, LogIdBytes(id), period));
+      ciphers_.clear();  // periods only grow, so an older data key is never needed again
+      cipher = ciphers_.emplace(period, std::move(created)).first;
+    }
+    return cipher->second->Seal(RecordPrefix(sequence) + rest, RecordAad(period, sequence));
+  });
+  MOAT_ASSIGN_OR_RETURN(AppendResult appended, done.get());
+
+  uint64_t every = options_.checkpoint_every_records;
+  if (every > 0 && appended.sequence + 1 - checkpointed_records_.load() >= every) loop_wake_.notify_one();
+  return AuditReceipt{id, appended.sequence, appended.leaf_hash};
+}
+
+bool AuditLog::TryResume() {
+  std::lock_guard lock(resume_mutex_);
+  auto now = std::chrono::steady_clock::now();
+  Status failure = writer_->status();
+  if (failure.ok()) return true;  // another caller resumed it
+  if (last_resume_attempt_.time_since_epoch().count() != 0 && now - last_resume_attempt_ < options_.resume_interval) {
+    return false;
+  }
+  last_resume_attempt_ = now;
+  RecoveryReport report;
+  Status recovered = writer_->Recover(&report);
+  if (!recovered.ok()) {
+    spdlog::error("audit log {}: still not writable: {}", folder(), recovered.ToString());
+    return false;
+  }
+  uint64_t failed = failed_since_resume_.exchange(0);
+  spdlog::warn("audit log {}: writable again after {} failed appends ({})", folder(), failed, failure.message());
+  AuditEvent event;
+  event.type = record_type::kAuditFailure;
+  event.outcome = std::string(StatusCodeName(failure.code()));
+  event.error = failure.message();
+  event.details = RecoveryDetails(report, failed, failure.message());
+  StatusOr<AuditReceipt> noted = AppendOnce(event);
+  if (!noted.ok()) {
+    spdlog::error("audit log {}: cannot record the failure: {}", folder(), noted.status().ToString());
+    return false;
+  }
+  return true;
+}
+
+Status AuditLog::CheckpointNow() { return EmitCheckpoint(/*forced=*/true); }
+
+Status AuditLog::EmitCheckpoint(bool forced) {
+  std::lock_guard lock(checkpoint_mutex_);
+  LogHead head = writer_->Head();
+  if (last_checkpoint_ && last_checkpoint_->fields.tree_size == head.record_count) return OkStatus();
+  if (!forced && head.record_count == 0) return OkStatus();
+  // Everything Head counted is queued, so after Flush it is all durable: a
+  // checkpoint never covers a record that a crash could still take away.
+  MOAT_RETURN_IF_ERROR(writer_->Flush());
+
+  CheckpointFields fields;
+  fields.log_id = writer_->log_id();
+  fields.tree_size = head.record_count;
+  fields.root = head.merkle_root;
+  // Checkpoint times never go back, even when the system clock does.
+  fields.time_ms = NowMicros() / 1000;
+  if (last_checkpoint_) {
+    fields.time_ms = std::max(fields.time_ms, last_checkpoint_->fields.time_ms);
+    fields.previous_hash = CheckpointHash(*last_checkpoint_);
+  }
+  MOAT_ASSIGN_OR_RETURN(Checkpoint checkpoint, SignCheckpoint(fields, *options_.signing_key));
+  std::string line = CheckpointToLine(checkpoint) + "\n";
+
+  const std::string path = folder() + "/" + kCheckpointsFileName;
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    ssize_t n = ::write(checkpoints_fd_, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      // Take back a partial line, so that the next checkpoint starts a line.
+      if (::ftruncate(checkpoints_fd_, static_cast<off_t>(checkpoint_count_.load() * kCheckpointLineBytes)) != 0) {
+        spdlog::error("{}: cannot cut a partial line: {}", path, ErrnoText(errno));
+      }
+      return UnavailableError(path + ": write failed: " + ErrnoText(err));
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  if (::fdatasync(checkpoints_fd_) != 0) return UnavailableError(path + ": fdatasync failed: " + ErrnoText(errno));
+  last_checkpoint_ = std::move(checkpoint);
+  checkpoint_count_.fetch_add(1);
+  checkpointed_records_.store(fields.tree_size);
   return OkStatus();
 }
 
-Status AuditLog::Append(const AuditEvent& event) {
-  if (event.type.empty()) return InvalidArgumentError("audit event for log " + path_ + ": type is empty");
-
-  // TODO: group commit, so that concurrent appends share one fdatasync.
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!failure_.ok()) {
-    return FailedPreconditionError("audit log " + path_ + ": no longer writable after an earlier failure (" +
-                                   failure_.message() + ")");
+void AuditLog::CheckpointLoop() {
+  CheckpointPolicy policy(options_.checkpoint_every_records, options_.checkpoint_every.count(),
+                          [this] { return NowMicros() / 1000; });
+  policy.MarkEmitted(checkpointed_records_.load());
+  std::chrono::milliseconds tick = kCheckpointTick;
+  if (options_.checkpoint_every.count() > 0) tick = std::min(tick, options_.checkpoint_every);
+  std::unique_lock lock(loop_mutex_);
+  while (!stopping_) {
+    loop_wake_.wait_for(lock, tick);
+    if (stopping_) break;
+    lock.unlock();
+    uint64_t size = writer_->Head().record_count;
+    if (policy.Due(size)) {
+      Status emitted = EmitCheckpoint(/*forced=*/false);
+      if (emitted.ok()) {
+        policy.MarkEmitted(checkpointed_records_.load());
+      } else {
+        spdlog::error("audit log {}: checkpoint failed: {}", folder(), emitted.ToString());
+      }
+    }
+    lock.lock();
   }
+}
 
-  std::string line = EncodeRecord(event, node_, next_seq_, FormatRecordTime(NowUnixMicros()), head_sha256_);
-  if (line.size() > kMaxRecordBytes) {
-    return InvalidArgumentError("audit event of type '" + event.type + "': the record would be " +
-                                std::to_string(line.size()) + " bytes, over the maximum of " +
-                                std::to_string(kMaxRecordBytes));
+Status AuditLog::Close() {
+  if (closed_.exchange(true)) return OkStatus();
+  {
+    std::lock_guard lock(loop_mutex_);
+    stopping_ = true;
   }
+  loop_wake_.notify_all();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+  return EmitCheckpoint(/*forced=*/true);
+}
 
-  Status written = WriteLine(line);
-  if (!written.ok()) {
-    failure_ = written;
-    return written;
+StatusOr<std::string> AuditLog::SignResponse(const AuditReceipt& receipt, std::string_view output_digest) const {
+  return options_.signing_key->Sign(ResponseSignatureMessage(receipt, output_digest));
+}
+
+AuditLogStats AuditLog::stats() const {
+  AuditLogStats stats;
+  stats.records = writer_->Head().record_count;
+  stats.failed_appends = failed_appends_.load();
+  stats.checkpoints = checkpoint_count_.load();
+  stats.checkpointed_records = checkpointed_records_.load();
+  stats.writable = writer_->status().ok();
+  return stats;
+}
+
+Status VerifyResponseSignature(const bundle::PublicKey& key, const AuditReceipt& receipt,
+                               std::string_view output_digest, std::string_view signature) {
+  if (!key.Verify(ResponseSignatureMessage(receipt, output_digest), signature)) {
+    return DataLossError("response signature does not match receipt " + receipt.ToString() +
+                         " and output digest '" + std::string(output_digest) + "' under node key " + key.key_id());
   }
-  head_sha256_ = Sha256Hex(line);
-  ++next_seq_;
   return OkStatus();
 }
 

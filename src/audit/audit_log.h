@@ -1,70 +1,177 @@
-// The audit log: an append-only file of JSON lines, one record per event,
-// each carrying the SHA-256 of the record before it (docs/formats/audit.md).
+// The audit log: sealed records in segment files (segment.h), a Merkle tree
+// over them (merkle.h) and Ed25519-signed checkpoints (checkpoint.h) in one
+// folder. docs/formats/audit.md defines the files.
 #pragma once
 
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 
-// This is the module's public header: it also brings in DigestTensors and
-// the verifier, so callers need only this include.
+// This is the module's public header: it also brings in the events, the node
+// identity and DigestTensors, so callers need only this include.
+#include "audit/checkpoint.h"
 #include "audit/event.h"
 #include "audit/node_identity.h"
+#include "audit/payload_crypto.h"
+#include "audit/segment_writer.h"
 #include "audit/tensor_digest.h"
-#include "audit/verify.h"
+#include "bundle/keys.h"
 #include "common/status.h"
 
 namespace moat::audit {
 
-struct AuditOptions {
-  // fdatasync after each record, so that Append returning OK means durable.
-  bool sync = true;
+// Files of an audit folder beside the segments.
+inline constexpr char kCheckpointsFileName[] = "checkpoints";
+inline constexpr char kNodePublicKeyFileName[] = "node.pub";
+
+// Each data key seals the records of one key period of 2^20 sequence
+// numbers: key period P = seq >> kKeyPeriodBits. The count stays far below
+// the GCM limit per key, also across restarts.
+inline constexpr int kKeyPeriodBits = 20;
+
+// The prefix of every response signature's message, so that it cannot be
+// taken for a signature of a checkpoint or a manifest.
+inline constexpr std::string_view kResponseSignatureMagic = "moat-response-v1\n";
+
+enum class AuditDurability {
+  kSync,     // Append returns after the record's group is fdatasync'ed
+  kBatched,  // Append returns at once; a crash loses at most the batch window
 };
 
-// Thread-safe. Holds an exclusive flock on the file while open, so a second
-// writer (in this or another process) cannot open the same log.
+struct AuditLogOptions {
+  std::string folder;
+  AuditDurability durability = AuditDurability::kSync;
+  // The batched loss window: at most this many records or this long.
+  uint64_t batch_max_records = 1000;
+  std::chrono::milliseconds batch_max_delay{100};
+  uint64_t max_segment_bytes = uint64_t{64} << 20;
+  std::chrono::milliseconds max_segment_age = std::chrono::hours(1);
+  // A checkpoint is signed after this many new records or this long after
+  // the last one, whichever comes first, and at Close. 0 disables a rule.
+  uint64_t checkpoint_every_records = 10000;
+  std::chrono::milliseconds checkpoint_every{1000};
+  // Required. The master keys that seal the payloads, and the node's key
+  // that signs checkpoints; the folder's node.pub must match it.
+  std::shared_ptr<const MasterKeyProvider> keys;
+  std::shared_ptr<const bundle::PrivateKey> signing_key;
+  std::string host;  // the node name in every record
+  // After a write error, the folder is rescanned at most this often.
+  std::chrono::milliseconds resume_interval{1000};
+  // For tests; null means the system calls and the system clock.
+  std::function<ssize_t(int fd, const struct iovec* iov, int count)> write_function;
+  std::function<int(int fd)> sync_function;
+  std::function<int64_t()> unix_micros;
+};
+
+// What a response carries so that its record can be proven later: the
+// record's sequence number and hash (the RFC 6962 leaf hash of the stored
+// record) in the log named by log_id.
+struct AuditReceipt {
+  LogId log_id{};
+  uint64_t sequence = 0;
+  MerkleHash record_hash{};
+
+  // "moat-receipt-v1:<32 hex log id>:<seq>:<64 hex record hash>"
+  std::string ToString() const;
+};
+
+struct AuditLogStats {
+  uint64_t records = 0;          // records accepted since the log was created
+  uint64_t failed_appends = 0;   // since this process opened it
+  uint64_t checkpoints = 0;      // lines in the checkpoints file
+  uint64_t checkpointed_records = 0;  // tree size of the latest checkpoint
+  bool writable = true;          // false while writes fail
+};
+
+// Thread-safe. One process at a time may have a folder open (segment_writer.h).
 class AuditLog {
  public:
-  // Opens or creates the log at `path`; a new file gets mode 0600 and an
-  // existing one keeps its mode. An existing log is verified first and the
-  // chain continues from its last record. Errors: DATA_LOSS when the log is
-  // damaged (a torn last line or a broken chain), naming the file and record;
-  // FAILED_PRECONDITION when it cannot be opened or another AuditLog has it open.
-  static StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path, NodeIdentity node,
-                                                  AuditOptions options = {});
+  // Opens or creates the log in options.folder. It checks that the records
+  // still match the latest checkpoint (none removed, none changed), cuts a
+  // torn tail and records the cut as a log_recovered record. Errors:
+  // INVALID_ARGUMENT for missing keys; FAILED_PRECONDITION when the folder
+  // cannot be used, is locked, or belongs to another node key; DATA_LOSS when
+  // the records or checkpoints are damaged, naming the file and the record.
+  static StatusOr<std::unique_ptr<AuditLog>> Open(AuditLogOptions options);
 
+  // Calls Close.
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Appends one record as a single write of a whole line (O_APPEND), synced
-  // when options.sync, before it returns. Errors: INVALID_ARGUMENT for an
-  // empty type or a record over kMaxRecordBytes (the log is unchanged);
-  // FAILED_PRECONDITION when the write or sync fails, after which every
-  // later Append fails too, because the file may end in a torn line.
-  Status Append(const AuditEvent& event);
+  // Seals and appends one record; in sync mode returns once it is durable.
+  // Errors: INVALID_ARGUMENT for an empty type or an oversized record;
+  // UNAVAILABLE when the log cannot be written. After a write error, a later
+  // Append (at most one attempt per resume_interval) rescans the folder and resumes,
+  // first writing an audit_failure record that counts the failed appends.
+  StatusOr<AuditReceipt> Append(const AuditEvent& event);
 
-  uint64_t record_count() const;
-  const std::string& path() const { return path_; }
+  // Makes every record appended so far durable and signs a checkpoint that
+  // covers them, unless the latest checkpoint already does.
+  Status CheckpointNow();
+
+  // Stops the checkpoint thread, then flushes and signs a final checkpoint.
+  // Later calls do nothing. Append must not be called afterwards.
+  Status Close();
+
+  // Signs kResponseSignatureMagic || receipt string || "\n" || output digest
+  // with the node key; returns the 64-byte signature.
+  StatusOr<std::string> SignResponse(const AuditReceipt& receipt, std::string_view output_digest) const;
+
+  AuditLogStats stats() const;
+  const LogId& log_id() const { return writer_->log_id(); }
+  const std::string& folder() const { return options_.folder; }
 
  private:
-  AuditLog(std::string path, int fd, NodeIdentity node, AuditOptions options, uint64_t records,
-           std::string head_sha256);
+  AuditLog(AuditLogOptions options, std::unique_ptr<SegmentWriter> writer, int checkpoints_fd,
+           std::optional<Checkpoint> last_checkpoint, uint64_t checkpoint_count);
 
-  Status WriteLine(std::string_view line);
+  StatusOr<AuditReceipt> AppendOnce(const AuditEvent& event);
+  // After a failed append: rescans and resumes, at most once per resume_interval.
+  // Returns true when the writer works again.
+  bool TryResume();
+  Status EmitCheckpoint(bool forced);
+  void CheckpointLoop();
+  int64_t NowMicros() const;
 
-  const std::string path_;
-  const int fd_;
-  const NodeIdentity node_;
-  const AuditOptions options_;
+  const AuditLogOptions options_;
+  const std::unique_ptr<SegmentWriter> writer_;
+  // Guarded by the writer's lock: only touched from AppendBuilt's builder.
+  std::map<uint64_t, std::unique_ptr<PayloadCipher>> ciphers_;
 
-  mutable std::mutex mutex_;
-  // Guarded by mutex_: the next record's seq and prev_sha256, and the first
-  // write or sync error, after which nothing more is written.
-  uint64_t next_seq_;
-  std::string head_sha256_;
-  Status failure_;
+  std::mutex checkpoint_mutex_;  // serialises EmitCheckpoint
+  const int checkpoints_fd_;
+  std::optional<Checkpoint> last_checkpoint_;  // guarded by checkpoint_mutex_
+  std::atomic<uint64_t> checkpoint_count_;
+  std::atomic<uint64_t> checkpointed_records_;
+
+  std::mutex loop_mutex_;
+  std::condition_variable loop_wake_;
+  bool stopping_ = false;  // guarded by loop_mutex_
+  std::thread checkpoint_thread_;
+
+  std::mutex resume_mutex_;
+  std::chrono::steady_clock::time_point last_resume_attempt_{};  // guarded by resume_mutex_
+  std::atomic<uint64_t> failed_appends_{0};
+  std::atomic<uint64_t> failed_since_resume_{0};
+  std::atomic<bool> closed_{false};
 };
+
+// Checks a response signature made by AuditLog::SignResponse. Errors:
+// DATA_LOSS when it does not match.
+Status VerifyResponseSignature(const bundle::PublicKey& key, const AuditReceipt& receipt,
+                               std::string_view output_digest, std::string_view signature);
 
 }  // namespace moat::audit

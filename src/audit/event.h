@@ -6,22 +6,30 @@
 
 namespace moat::audit {
 
-// The record types that the server writes. The verifier requires every field
-// of the record layout in these types and tolerates types it does not know.
+// The record types that the server writes. Readers must accept types they
+// do not know, so that later versions can add some.
 namespace record_type {
 inline constexpr char kInference[] = "inference";
 inline constexpr char kRejected[] = "rejected";
 inline constexpr char kServerStart[] = "server_start";
 inline constexpr char kServerStop[] = "server_stop";
 inline constexpr char kModelLoaded[] = "model_loaded";
+inline constexpr char kModelUnloaded[] = "model_unloaded";
 inline constexpr char kModelRejected[] = "model_rejected";
+inline constexpr char kConfigReload[] = "config_reload";
+inline constexpr char kLogRecovered[] = "log_recovered";
+inline constexpr char kAuditFailure[] = "audit_failure";
 }  // namespace record_type
+
+// The principal of every request until authentication exists.
+inline constexpr char kAnonymousPrincipal[] = "anonymous";
 
 // Strings that are not valid UTF-8 are stored with each invalid byte replaced
 // by U+FFFD, because JSON text must be UTF-8.
 struct AuditEvent {
   std::string type;  // one of record_type, or a newer type; must not be empty
   std::string request_id, protocol, peer, model;
+  std::string principal = kAnonymousPrincipal;
   int64_t version = 0;  // 0 when unknown
   // bundle_digest as the bundle module reports it; input_digest and
   // output_digest from DigestTensors; each empty when not applicable.
@@ -29,6 +37,11 @@ struct AuditEvent {
   std::string outcome = "ok";  // "ok" or a status code name such as "INVALID_ARGUMENT"
   std::string error;           // the error message, empty when ok
   int64_t latency_us = 0;
+  int64_t instance = -1;  // the model instance that ran the request; -1 when none did
+  // A JSON object with what only this type of record carries (the node
+  // identity at start, the tensors of a model that records them, ...).
+  // Empty means {}. REQUIRES: valid JSON text of one object when not empty.
+  std::string details;
 };
 
 }  // namespace moat::audit

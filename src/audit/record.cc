@@ -55,41 +55,44 @@ std::string ToValidUtf8(std::string_view text) {
   return ReplaceInvalidUtf8(text, "\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
 }
 
-std::string EncodeRecord(const AuditEvent& event, const NodeIdentity& node, uint64_t seq,
-                         std::string_view time, std::string_view prev_sha256) {
+std::string RecordPrefix(uint64_t seq) {
+  return "{\"format\":" + std::to_string(kRecordFormatVersion) + ",\"seq\":" + std::to_string(seq) + ",";
+}
+
+std::string EncodeRecordRest(const AuditEvent& event, std::string_view time, std::string_view host) {
   rapidjson::StringBuffer buffer;
   JsonWriter writer(buffer);
   writer.StartObject();
-  WriteInt64(writer, "format", kFormatVersion);
-  writer.Key("seq");
-  writer.Uint64(seq);
   WriteString(writer, "type", event.type);
   WriteString(writer, "time", time);
   WriteString(writer, "request_id", event.request_id);
+  WriteString(writer, "principal", event.principal);
   WriteString(writer, "model", event.model);
   WriteInt64(writer, "version", event.version);
   WriteString(writer, "bundle_digest", event.bundle_digest);
   WriteString(writer, "input_digest", event.input_digest);
   WriteString(writer, "output_digest", event.output_digest);
-
-  writer.Key("node");
-  writer.StartObject();
-  WriteString(writer, "host", node.host);
-  WriteString(writer, "onnxruntime_version", node.onnxruntime_version);
-  WriteString(writer, "cpu_model", node.cpu_model);
-  writer.EndObject();
-
   WriteString(writer, "outcome", event.outcome);
   WriteString(writer, "error", event.error);
   WriteInt64(writer, "latency_us", event.latency_us);
+  WriteInt64(writer, "instance", event.instance);
   WriteString(writer, "protocol", event.protocol);
   WriteString(writer, "peer", event.peer);
-  WriteString(writer, "prev_sha256", prev_sha256);
+  WriteString(writer, "node", host);
+  writer.Key("details");
+  if (event.details.empty()) {
+    writer.StartObject();
+    writer.EndObject();
+  } else {
+    writer.RawValue(event.details.data(), event.details.size(), rapidjson::kObjectType);
+  }
   writer.EndObject();
+  // Without the opening brace: RecordPrefix supplies it.
+  return std::string(buffer.GetString() + 1, buffer.GetSize() - 1);
+}
 
-  std::string line(buffer.GetString(), buffer.GetSize());
-  line.push_back('\n');
-  return line;
+std::string EncodeRecord(const AuditEvent& event, uint64_t seq, std::string_view time, std::string_view host) {
+  return RecordPrefix(seq) + EncodeRecordRest(event, time, host);
 }
 
 }  // namespace moat::audit

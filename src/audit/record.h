@@ -1,36 +1,22 @@
-// The audit record layout of format version 1: field names, their order, the
-// limits, and the encoder. docs/formats/audit.md describes the same layout.
+// The plaintext of an audit record, format 2: one compact JSON object that
+// the log seals (payload_crypto.h) before storing it. docs/formats/audit.md
+// lists the fields.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "audit/event.h"
-#include "audit/node_identity.h"
 
 namespace moat::audit {
 
-inline constexpr int64_t kFormatVersion = 1;
+inline constexpr int64_t kRecordFormatVersion = 2;
 
-// The maximum length of a record line in bytes, counting its final '\n'.
-inline constexpr size_t kMaxRecordBytes = size_t{1} << 20;
-
-// The prev_sha256 of the first record.
-inline constexpr std::string_view kZeroHash =
-    "0000000000000000000000000000000000000000000000000000000000000000";
-
-// The top-level fields in the order the writer emits them.
-inline constexpr std::array<std::string_view, 17> kRecordFields = {
-    "format",  "seq",           "type",         "time",          "request_id",  "model",
-    "version", "bundle_digest", "input_digest", "output_digest", "node",        "outcome",
-    "error",   "latency_us",    "protocol",     "peer",          "prev_sha256",
-};
-
-// The fields of the "node" object, in order.
-inline constexpr std::array<std::string_view, 3> kNodeFields = {"host", "onnxruntime_version", "cpu_model"};
+// The largest plaintext the log accepts. Sealing adds at most 96 bytes, so a
+// stored record stays far below the segment's frame limit.
+inline constexpr size_t kMaxRecordPlaintextBytes = size_t{8} << 20;
 
 // Formats microseconds since the Unix epoch as RFC 3339 UTC with six
 // fractional digits, for example "2025-03-01T12:00:00.000042Z".
@@ -43,8 +29,14 @@ int64_t NowUnixMicros();
 // sequence (RFC 3629: no overlong forms, no surrogates) replaced by U+FFFD.
 std::string ToValidUtf8(std::string_view text);
 
-// Encodes one record as compact JSON in kRecordFields order, ending in '\n'.
-std::string EncodeRecord(const AuditEvent& event, const NodeIdentity& node, uint64_t seq,
-                         std::string_view time, std::string_view prev_sha256);
+// Encodes the plaintext of record `seq`: compact JSON in the documented
+// field order. `host` names the writing node.
+std::string EncodeRecord(const AuditEvent& event, uint64_t seq, std::string_view time, std::string_view host);
+
+// The same plaintext in two parts, so that the fields after `seq` can be
+// encoded before the sequence number is known: EncodeRecord is
+// RecordPrefix(seq) + EncodeRecordRest(...).
+std::string RecordPrefix(uint64_t seq);
+std::string EncodeRecordRest(const AuditEvent& event, std::string_view time, std::string_view host);
 
 }  // namespace moat::audit

@@ -156,27 +156,57 @@ Status SegmentWriter::StartSegment() {
   return SyncDirectory(folder_);
 }
 
+Status SegmentWriter::CheckRecordSize(size_t size) const {
+  if (size == 0 || size > options_.max_record_bytes) {
+    return InvalidArgumentError("audit record of " + std::to_string(size) + " bytes: the size must be 1 to " +
+                                std::to_string(options_.max_record_bytes));
+  }
+  return OkStatus();
+}
+
 std::future<StatusOr<AppendResult>> SegmentWriter::Append(std::string record) {
   std::promise<StatusOr<AppendResult>> promise;
   std::future<StatusOr<AppendResult>> future = promise.get_future();
-  if (record.empty() || record.size() > options_.max_record_bytes) {
-    promise.set_value(InvalidArgumentError("audit record of " + std::to_string(record.size()) +
-                                           " bytes: the size must be 1 to " +
-                                           std::to_string(options_.max_record_bytes)));
+  Status size = CheckRecordSize(record.size());
+  if (!size.ok()) {
+    promise.set_value(size);
     return future;
   }
-
   std::lock_guard<std::mutex> lock(mutex_);
+  EnqueueLocked(std::move(record), std::move(promise));
+  return future;
+}
+
+std::future<StatusOr<AppendResult>> SegmentWriter::AppendBuilt(const RecordBuilder& build) {
+  std::promise<StatusOr<AppendResult>> promise;
+  std::future<StatusOr<AppendResult>> future = promise.get_future();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!failure_.ok()) {
+    EnqueueLocked({}, std::move(promise));  // reports the failure
+    return future;
+  }
+  StatusOr<std::string> record = build(next_sequence_);
+  Status valid = record.ok() ? CheckRecordSize(record->size()) : record.status();
+  if (!valid.ok()) {
+    promise.set_value(valid);
+    return future;
+  }
+  EnqueueLocked(std::move(record).value(), std::move(promise));
+  return future;
+}
+
+void SegmentWriter::EnqueueLocked(std::string record, std::promise<StatusOr<AppendResult>> promise) {
   if (!failure_.ok()) {
     promise.set_value(UnavailableError("audit folder " + folder_ + ": writer failed earlier (" +
                                        failure_.message() + "); call Recover"));
-    return future;
+    return;
   }
   Pending pending;
   pending.result.sequence = next_sequence_++;
   pending.result.chain_hash = NextChainHash(head_chain_hash_, record);
+  pending.result.leaf_hash = LeafHash(record);
   head_chain_hash_ = pending.result.chain_hash;
-  merkle_.Append(LeafHash(record));
+  merkle_.Append(pending.result.leaf_hash);
   pending.appended_at = options_.clock();
   AppendFrame(record, pending.frame);
   if (options_.durability == SegmentDurability::kBatched) {
@@ -186,7 +216,6 @@ std::future<StatusOr<AppendResult>> SegmentWriter::Append(std::string record) {
   }
   queue_.push_back(std::move(pending));
   wake_writer_.notify_one();
-  return future;
 }
 
 Status SegmentWriter::Flush() {

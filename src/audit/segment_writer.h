@@ -51,6 +51,7 @@ struct SegmentWriterOptions {
 struct AppendResult {
   uint64_t sequence = 0;
   Sha256Digest chain_hash{};
+  MerkleHash leaf_hash{};  // LeafHash of the record, what a receipt names
 };
 
 // Bytes that Open or Recover cut from the end of the last segment, so that
@@ -91,6 +92,14 @@ class SegmentWriter {
   // UNAVAILABLE once the writer has failed (see Recover).
   std::future<StatusOr<AppendResult>> Append(std::string record);
 
+  // Builds the record from the sequence number it will get and queues it, as
+  // one step, so that a record can commit to its own sequence number (the
+  // audit log seals each payload with it). `build` runs under the writer's
+  // lock, so it must be short and must not call back into this writer. An
+  // error from `build` completes the future and consumes no number.
+  using RecordBuilder = std::function<StatusOr<std::string>(uint64_t sequence)>;
+  std::future<StatusOr<AppendResult>> AppendBuilt(const RecordBuilder& build);
+
   // Writes and syncs everything queued so far. Errors: UNAVAILABLE after a failure.
   Status Flush();
 
@@ -106,6 +115,8 @@ class SegmentWriter {
   // Count, chain hash and Merkle root of all records accepted by Append.
   LogHead Head() const;
   const std::string& folder() const { return folder_; }
+  // The log id, read from the first segment or chosen when the folder was new.
+  const LogId& log_id() const { return log_id_; }
 
  private:
   struct Pending {
@@ -117,6 +128,9 @@ class SegmentWriter {
 
   SegmentWriter(std::string folder, int lock_fd, SegmentWriterOptions options);
 
+  // Queues `record` as the next sequence number. REQUIRES: mutex_ is held.
+  void EnqueueLocked(std::string record, std::promise<StatusOr<AppendResult>> promise);
+  Status CheckRecordSize(size_t size) const;
   Status LoadAndStartSegment(RecoveryReport* report);
   Status StartSegment();
   void WriterLoop();

@@ -18,4 +18,10 @@ namespace moat::audit {
 // an encoding. BYTES data is the protocol's length-prefixed element form.
 std::string DigestTensors(std::span<const Tensor> tensors);
 
+// Returns the record details of a model with audit_tensors on: the JSON
+// object {"inputs":[T...],"outputs":[T...]}, where each T is
+// {"name":..,"datatype":"FP32","shape":[..],"data":"<base64 of the raw bytes>"}
+// (BYTES data in the protocol's length-prefixed element form).
+std::string TensorsDetailsJson(std::span<const Tensor> inputs, std::span<const Tensor> outputs);
+
 }  // namespace moat::audit

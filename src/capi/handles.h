@@ -20,7 +20,9 @@ struct moat_error {
 struct moat_options {
   std::string repository_dir;
   std::string trust_dir;
-  std::string audit_log_path;
+  std::string audit_dir;
+  std::string audit_key_file;  // empty: beside the audit folder
+  std::string node_key_file;   // empty: beside the audit folder
   bool audit_sync = true;
   std::optional<int> intra_op_threads;  // empty: keep the process's setting
 };

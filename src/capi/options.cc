@@ -47,8 +47,16 @@ moat_error* moat_options_set_trust_dir(moat_options* options, const char* dir) {
   return SetPath(__func__, options, dir, "trust folder", &moat_options::trust_dir);
 }
 
-moat_error* moat_options_set_audit_log(moat_options* options, const char* path) {
-  return SetPath(__func__, options, path, "audit log path", &moat_options::audit_log_path);
+moat_error* moat_options_set_audit_dir(moat_options* options, const char* dir) {
+  return SetPath(__func__, options, dir, "audit folder", &moat_options::audit_dir);
+}
+
+moat_error* moat_options_set_audit_key_file(moat_options* options, const char* path) {
+  return SetPath(__func__, options, path, "audit key file", &moat_options::audit_key_file);
+}
+
+moat_error* moat_options_set_node_key(moat_options* options, const char* path) {
+  return SetPath(__func__, options, path, "node key file", &moat_options::node_key_file);
 }
 
 moat_error* moat_options_set_audit_sync(moat_options* options, int enabled) {

@@ -22,6 +22,13 @@ moat_error* moat_response_id(const moat_response* response, const char** id) {
   return nullptr;
 }
 
+moat_error* moat_response_audit_receipt(const moat_response* response, const char** receipt) {
+  if (response == nullptr) return NullArgument(__func__, "response");
+  if (receipt == nullptr) return NullArgument(__func__, "receipt");
+  *receipt = response->response.audit_receipt.c_str();
+  return nullptr;
+}
+
 moat_error* moat_response_model(const moat_response* response, const char** name, int64_t* version) {
   if (response == nullptr) return NullArgument(__func__, "response");
   if (name != nullptr) *name = response->response.model_name.c_str();

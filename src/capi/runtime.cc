@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "moat/moat.h"
+#include "audit/audit_keys.h"
 #include "runtime/onnx_runtime.h"
 
 namespace {
@@ -65,7 +66,7 @@ moat_error* moat_runtime_open(int abi_version, const moat_options* options, moat
       return error;
     }
     if (moat_error* error =
-            ToError(CheckRequired(options->audit_log_path, "audit log path", "moat_options_set_audit_log"))) {
+            ToError(CheckRequired(options->audit_dir, "audit folder", "moat_options_set_audit_dir"))) {
       return error;
     }
     if (moat_error* error = ToError(InitThreads(*options))) return error;
@@ -73,8 +74,16 @@ moat_error* moat_runtime_open(int abi_version, const moat_options* options, moat
     moat::repository::ModelServiceOptions service_options;
     service_options.repository_dir = options->repository_dir;
     service_options.trust_dir = options->trust_dir;
-    service_options.audit_log_path = options->audit_log_path;
-    service_options.audit_sync = options->audit_sync;
+    moat::audit::AuditKeyPaths key_paths = moat::audit::DefaultAuditKeyPaths(options->audit_dir);
+    if (!options->audit_key_file.empty()) key_paths.master_key_file = options->audit_key_file;
+    if (!options->node_key_file.empty()) key_paths.node_key_file = options->node_key_file;
+    auto keys = moat::audit::LoadAuditKeys(key_paths, /*create_missing=*/true);
+    if (!keys.ok()) return ToError(keys.status());
+    service_options.audit.folder = options->audit_dir;
+    service_options.audit.durability =
+        options->audit_sync ? moat::audit::AuditDurability::kSync : moat::audit::AuditDurability::kBatched;
+    service_options.audit.keys = keys->master_keys;
+    service_options.audit.signing_key = keys->node_key;
     // NOTE: ModelService logs each model version loaded or rejected through
     // spdlog's default logger, which writes to the host program's stdout.
     auto service = moat::repository::ModelService::Create(service_options);

@@ -29,7 +29,7 @@ struct BenchFlags {
   loadgen::RemoteTarget target;
   loadgen::OnnxFileTarget onnx;  // --protocol onnxruntime
   loadgen::CapiTarget capi;      // --protocol capi
-  bool audit_no_sync = false;
+  std::string audit_durability = "sync";
   int intra_op_threads = 0;
   std::string concurrency = "1";
   std::optional<double> rate;
@@ -116,7 +116,7 @@ Status CheckProtocolOptions(const BenchFlags& flags) {
   } else {
     if (flags.capi.repository_dir.empty()) return missing("--repository");
     if (flags.capi.trust_dir.empty()) return missing("--trust");
-    if (flags.capi.audit_log_path.empty()) return missing("--audit-log");
+    if (flags.capi.audit_dir.empty()) return missing("--audit-dir");
     if (flags.target.model.empty()) return missing("--model");
   }
   return OkStatus();
@@ -142,7 +142,7 @@ int RunBench(BenchFlags& flags) {
   flags.target.timeout = std::chrono::seconds(flags.timeout_seconds);
   flags.onnx.intra_op_threads = flags.intra_op_threads;
   flags.capi.intra_op_threads = flags.intra_op_threads;
-  flags.capi.audit_sync = !flags.audit_no_sync;
+  flags.capi.audit_sync = flags.audit_durability == "sync";
   flags.capi.model = flags.target.model;
   flags.capi.version = flags.target.version.value_or(0);
   if (Status usable = CheckProtocolOptions(flags); !usable.ok()) {
@@ -224,9 +224,14 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::ExistingDirectory);
   command->add_option("--trust", flags->capi.trust_dir, "Trusted publisher keys for --protocol capi")
       ->check(CLI::ExistingDirectory);
-  command->add_option("--audit-log", flags->capi.audit_log_path, "Audit log file for --protocol capi");
-  command->add_flag("--audit-no-sync", flags->audit_no_sync,
-                    "With --protocol capi, do not fdatasync each audit record before the result returns");
+  command->add_option("--audit-dir", flags->capi.audit_dir,
+                      "Audit log folder for --protocol capi (its keys are created beside it if missing)");
+  command
+      ->add_option("--audit-durability", flags->audit_durability,
+                   "With --protocol capi: sync returns each result after its audit record is on disk; batched "
+                   "syncs records in groups")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sync", "batched"}));
   command->add_option("--capi-library", flags->capi.library,
                       "libmoat.so.1 for --protocol capi (default: the one beside this executable)");
   command

@@ -76,6 +76,15 @@ Status PrintTextBoxes(const Tensor& map, const client::DetectionInput& input, co
   return OkStatus();
 }
 
+// Prints the response's audit receipt, which `moat audit prove` and
+// `moat audit verify-receipt` take, and its signature when the server signs.
+void PrintAuditReceipt(const client::InferResult& response) {
+  if (!response.audit_receipt.empty()) std::cout << "audit receipt: " << response.audit_receipt << std::endl;
+  if (!response.response_signature.empty()) {
+    std::cout << "response signature: " << response.response_signature << std::endl;
+  }
+}
+
 // Sends the tensors in the request and response messages.
 template <typename Client>
 Status DetectOverSocket(const InferFlags& flags, const Client& client, const InferenceRequest& request,
@@ -83,7 +92,10 @@ Status DetectOverSocket(const InferFlags& flags, const Client& client, const Inf
   MOAT_ASSIGN_OR_RETURN(client::InferResult response, client.Infer(request));
   const std::string& output_name = request.requested_outputs.front();
   for (const Tensor& output : response.outputs) {
-    if (output.name == output_name) return PrintTextBoxes(output, input, flags);
+    if (output.name != output_name) continue;
+    MOAT_RETURN_IF_ERROR(PrintTextBoxes(output, input, flags));
+    PrintAuditReceipt(response);
+    return OkStatus();
   }
   return InvalidArgumentError("the response has no output '" + output_name + "'");
 }
@@ -122,7 +134,9 @@ Status DetectInRegion(const InferFlags& flags, const Client& client, InferenceRe
   for (const client::SharedMemoryOutput& output : response.shared_memory_outputs) {
     if (output.name != output_name) continue;
     MOAT_ASSIGN_OR_RETURN(Tensor map, client::TensorFromSharedMemory(output, object.bytes()));
-    return PrintTextBoxes(map, input, flags);
+    MOAT_RETURN_IF_ERROR(PrintTextBoxes(map, input, flags));
+    PrintAuditReceipt(response);
+    return OkStatus();
   }
   return InvalidArgumentError("the response has no output '" + output_name + "' in shared memory");
 }

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/audit_keys.h"
 #include "cli/commands.h"
 #include "common/file.h"
 #include "config/serving_config.h"
@@ -31,7 +32,19 @@ struct ServeFlags {
   std::string repository;
   std::string trust;
   std::string listen = "127.0.0.1:8000";
-  std::string audit_log = "moat-audit.log";
+  std::string audit_dir = "moat-audit";
+  std::string audit_key_file;  // empty: beside the audit folder
+  std::string node_key;        // empty: beside the audit folder
+  std::string audit_durability = "sync";
+  uint64_t audit_batch_records = 1000;
+  int64_t audit_batch_ms = 100;
+  uint64_t audit_checkpoint_records = 10000;
+  int64_t audit_checkpoint_ms = 5000;
+  uint64_t audit_segment_mib = 64;
+  int64_t audit_segment_minutes = 60;
+  std::string audit_on_failure = "closed";
+  bool sign_responses = false;
+  bool no_audit_for_benchmark = false;
   std::string port_file;
   std::string grpc_listen;  // empty: no gRPC front end
   std::string grpc_port_file;
@@ -49,7 +62,6 @@ struct ServeFlags {
   size_t max_connections = 1024;
   int64_t idle_timeout_ms = 60000;
   int64_t request_timeout_ms = 30000;
-  bool audit_no_sync = false;
   bool intra_op_spinning = false;
   bool allow_shared_memory = false;
   bool allow_model_control = false;
@@ -161,8 +173,38 @@ int RunServe(const ServeFlags& flags) {
   repository::ModelServiceOptions service_options;
   service_options.repository_dir = flags.repository;
   service_options.trust_dir = flags.trust;
-  service_options.audit_log_path = flags.audit_log;
-  service_options.audit_sync = !flags.audit_no_sync;
+  audit::AuditKeyPaths key_paths = audit::DefaultAuditKeyPaths(flags.audit_dir);
+  if (!flags.audit_key_file.empty()) key_paths.master_key_file = flags.audit_key_file;
+  if (!flags.node_key.empty()) key_paths.node_key_file = flags.node_key;
+  StatusOr<audit::AuditKeys> keys = audit::LoadAuditKeys(key_paths, /*create_missing=*/true);
+  if (!keys.ok()) {
+    std::cerr << "moat serve: " << keys.status().message() << "\n";
+    return 1;
+  }
+  if (keys->created_master_key_file) {
+    spdlog::warn("created the audit master key file {}: without it the audit records cannot be read, so keep "
+                 "a copy apart from this machine",
+                 key_paths.master_key_file);
+  }
+  if (keys->created_node_key) {
+    spdlog::warn("created the node key {} (public key {}.pub), which signs audit checkpoints",
+                 key_paths.node_key_file, key_paths.node_key_file);
+  }
+  audit::AuditLogOptions& audit = service_options.audit;
+  audit.folder = flags.audit_dir;
+  audit.durability = flags.audit_durability == "sync" ? audit::AuditDurability::kSync
+                                                      : audit::AuditDurability::kBatched;
+  audit.batch_max_records = flags.audit_batch_records;
+  audit.batch_max_delay = std::chrono::milliseconds(flags.audit_batch_ms);
+  audit.checkpoint_every_records = flags.audit_checkpoint_records;
+  audit.checkpoint_every = std::chrono::milliseconds(flags.audit_checkpoint_ms);
+  audit.max_segment_bytes = flags.audit_segment_mib << 20;
+  audit.max_segment_age = std::chrono::minutes(flags.audit_segment_minutes);
+  audit.keys = keys->master_keys;
+  audit.signing_key = keys->node_key;
+  service_options.audit_fail_open = flags.audit_on_failure == "open";
+  service_options.sign_responses = flags.sign_responses;
+  service_options.audit_disabled_for_benchmark = flags.no_audit_for_benchmark;
   service_options.allow_model_control = flags.allow_model_control;
   service_options.serving_config = serving_config;
   auto service = repository::ModelService::Create(service_options);
@@ -170,8 +212,9 @@ int RunServe(const ServeFlags& flags) {
     std::cerr << "moat serve: " << service.status().message() << "\n";
     return 1;
   }
-  spdlog::info("model versions served: {} from {}; audit log {}", (*service)->loaded_version_count(),
-               flags.repository, flags.audit_log);
+  spdlog::info("model versions served: {} from {}; audit log {} ({}, fail-{}, node key {})",
+               (*service)->loaded_version_count(), flags.repository, flags.audit_dir, flags.audit_durability,
+               flags.audit_on_failure, keys->node_key->key_id());
   LogThreadPlan(**service);
 
   server::HttpServerOptions http_options;
@@ -242,8 +285,56 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->add_option("--listen", flags->listen,
                    "Address to listen on, HOST:PORT or [IPV6]:PORT; port 0 picks one")
       ->capture_default_str();
-  serve->add_option("--audit-log", flags->audit_log, "Audit log file, created with mode 0600 if missing")
+  serve->add_option("--audit-dir", flags->audit_dir, "Audit log folder, created with mode 0700 if missing")
       ->capture_default_str();
+  serve->add_option("--audit-key-file", flags->audit_key_file,
+                    "Master key file that seals the audit records, created if missing (default: DIR.keys "
+                    "beside the audit folder)");
+  serve->add_option("--node-key", flags->node_key,
+                    "This node's Ed25519 private key (PEM), which signs audit checkpoints and responses; "
+                    "created if missing (default: DIR.node-key beside the audit folder)");
+  serve
+      ->add_option("--audit-durability", flags->audit_durability,
+                   "sync: a response leaves only after its audit record is on disk; batched: records are "
+                   "synced in groups, and a crash can lose the last --audit-batch-records or "
+                   "--audit-batch-ms of them")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sync", "batched"}));
+  serve->add_option("--audit-batch-records", flags->audit_batch_records, "Batched mode: sync after this many records")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+  serve->add_option("--audit-batch-ms", flags->audit_batch_ms, "Batched mode: sync at least this often, in ms")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{60000}));
+  serve
+      ->add_option("--audit-checkpoint-records", flags->audit_checkpoint_records,
+                   "Sign a checkpoint after this many records (0: only by time and at stop)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{100000000}));
+  serve
+      ->add_option("--audit-checkpoint-ms", flags->audit_checkpoint_ms,
+                   "Sign a checkpoint this long after the last one when records were added (0: only by count "
+                   "and at stop)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
+  serve->add_option("--audit-segment-mib", flags->audit_segment_mib, "Start a new audit segment after this many MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{4096}));
+  serve
+      ->add_option("--audit-segment-minutes", flags->audit_segment_minutes,
+                   "Start a new audit segment after this many minutes")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{525600}));
+  serve
+      ->add_option("--audit-on-failure", flags->audit_on_failure,
+                   "When the audit log cannot be written: closed answers inference with 503 until it can; open "
+                   "serves on without records, counted in /metrics and the server log")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"closed", "open"}));
+  serve->add_flag("--sign-responses", flags->sign_responses,
+                  "Sign each inference response's audit receipt and output digest with the node key");
+  serve->add_flag("--no-audit-for-benchmark", flags->no_audit_for_benchmark,
+                  "Write no audit records at all, only to measure what auditing costs; never for serving");
   serve->add_option("--port-file", flags->port_file, "Write the bound HTTP port to this file once listening");
   serve->add_option("--grpc-listen", flags->grpc_listen,
                     "Also serve KServe v2 gRPC on HOST:PORT or [IPV6]:PORT; port 0 picks one (default: off)");
@@ -308,8 +399,6 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "Let clients register POSIX shared memory regions and pass tensors through them");
   serve->add_flag("--allow-model-control", flags->allow_model_control,
                   "Let clients load and unload models through the repository endpoints");
-  serve->add_flag("--audit-no-sync", flags->audit_no_sync,
-                  "Do not fdatasync each audit record (faster; a crash can lose the last records)");
   serve->callback([flags, &exit_code] { exit_code = RunServe(*flags); });
 }
 

@@ -152,6 +152,13 @@ StatusOr<InferResult> DecodeModelInferResponse(
   result.id = response->id();
   result.model_name = response->model_name();
   MOAT_ASSIGN_OR_RETURN(result.model_version, ParseResponseVersion(response->model_version()));
+  const auto& parameters = response->parameters();
+  if (auto receipt = parameters.find(kAuditReceiptParameter); receipt != parameters.end()) {
+    result.audit_receipt = receipt->second.string_param();
+  }
+  if (auto signature = parameters.find(kResponseSignatureParameter); signature != parameters.end()) {
+    result.response_signature = signature->second.string_param();
+  }
   for (int i = 0; i < response->outputs_size(); ++i) MOAT_RETURN_IF_ERROR(DecodeOutput(response, i, result));
   return result;
 }

@@ -302,6 +302,17 @@ StatusOr<InferResult> DecodeInferResponse(std::string body, std::optional<size_t
   }
   const auto id = document.FindMember("id");
   if (id != document.MemberEnd() && id->value.IsString()) response.id = id->value.GetString();
+  const auto parameters = document.FindMember("parameters");
+  if (parameters != document.MemberEnd() && parameters->value.IsObject()) {
+    const auto receipt = parameters->value.FindMember(kAuditReceiptParameter);
+    if (receipt != parameters->value.MemberEnd() && receipt->value.IsString()) {
+      response.audit_receipt = receipt->value.GetString();
+    }
+    const auto signature = parameters->value.FindMember(kResponseSignatureParameter);
+    if (signature != parameters->value.MemberEnd() && signature->value.IsString()) {
+      response.response_signature = signature->value.GetString();
+    }
+  }
 
   const auto outputs = document.FindMember("outputs");
   if (outputs == document.MemberEnd() || !outputs->value.IsArray()) {

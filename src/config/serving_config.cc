@@ -15,6 +15,7 @@ void SettingsOverride::ApplyTo(ModelSettings& settings) const {
   if (max_queue_delay_us) settings.max_queue_delay_us = *max_queue_delay_us;
   if (max_queue_size) settings.max_queue_size = *max_queue_size;
   if (default_timeout_us) settings.default_timeout_us = *default_timeout_us;
+  if (audit_tensors) settings.audit_tensors = *audit_tensors;
 }
 
 std::string ModelSettings::Describe() const {
@@ -36,6 +37,7 @@ std::string ModelSettings::Describe() const {
                              : ", no queue limit";
   text += default_timeout_us > 0 ? ", default timeout " + std::to_string(default_timeout_us) + " us"
                                  : ", no default timeout";
+  if (audit_tensors) text += ", tensors recorded in the audit log";
   return text;
 }
 

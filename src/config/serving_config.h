@@ -29,6 +29,9 @@ struct ModelSettings {
   int64_t max_queue_delay_us = 0;
   int64_t max_queue_size = 0;      // 0: no limit
   int64_t default_timeout_us = 0;  // 0: no timeout
+  // Whether the audit records of this version's inferences carry the input
+  // and output tensors themselves, not only their digests.
+  bool audit_tensors = false;
 
   bool operator==(const ModelSettings&) const = default;
 
@@ -47,6 +50,7 @@ struct SettingsOverride {
   std::optional<int64_t> max_queue_delay_us;
   std::optional<int64_t> max_queue_size;
   std::optional<int64_t> default_timeout_us;
+  std::optional<bool> audit_tensors;
 
   // Copies every key this override sets into `settings`.
   void ApplyTo(ModelSettings& settings) const;

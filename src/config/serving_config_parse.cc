@@ -45,6 +45,7 @@ constexpr IntegerKey kIntegerKeys[] = {
 
 constexpr std::string_view kDynamicBatchingKey = "dynamic_batching";
 constexpr std::string_view kPreferredBatchSizesKey = "preferred_batch_sizes";
+constexpr std::string_view kAuditTensorsKey = "audit_tensors";
 
 // Parses a whole decimal integer. Returns the reason on failure.
 std::optional<std::string> ParseInteger(std::string_view text, int64_t& value) {
@@ -204,20 +205,21 @@ class ServingConfigBuilder {
   }
 
   static bool IsKnownKey(std::string_view key) {
-    if (key == kDynamicBatchingKey || key == kPreferredBatchSizesKey) return true;
+    if (key == kDynamicBatchingKey || key == kPreferredBatchSizesKey || key == kAuditTensorsKey) return true;
     return std::any_of(std::begin(kIntegerKeys), std::end(kIntegerKeys),
                        [&](const IntegerKey& known) { return known.name == key; });
   }
 
   void ParseValue(size_t line, std::string_view key, std::string_view value, std::string_view content) {
     SettingsOverride& target = *current_->target;
-    if (key == kDynamicBatchingKey) {
+    if (key == kDynamicBatchingKey || key == kAuditTensorsKey) {
+      std::optional<bool>& flag = key == kDynamicBatchingKey ? target.dynamic_batching : target.audit_tensors;
       if (value == "true") {
-        target.dynamic_batching = true;
+        flag = true;
       } else if (value == "false") {
-        target.dynamic_batching = false;
+        flag = false;
       } else {
-        Report(line, "dynamic_batching must be true or false", content);
+        Report(line, std::string(key) + " must be true or false", content);
       }
       return;
     }

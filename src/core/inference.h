@@ -40,11 +40,24 @@ struct InferenceRequest {
   std::shared_ptr<const std::atomic<bool>> cancelled;
 };
 
+// Where an inference response carries its audit receipt and signature: the
+// response parameters (HTTP JSON and gRPC) and, over HTTP, also the headers.
+inline constexpr char kAuditReceiptParameter[] = "audit_receipt";
+inline constexpr char kResponseSignatureParameter[] = "response_signature";
+inline constexpr char kAuditReceiptHeader[] = "Moat-Audit-Receipt";
+inline constexpr char kResponseSignatureHeader[] = "Moat-Response-Signature";
+
 struct InferenceResponse {
   std::string id;
   std::string model_name;
   int64_t model_version = 0;
   std::vector<Tensor> outputs;
+  // The audit receipt of the request's record ("moat-receipt-v1:..."), empty
+  // when the record could not be written and the server fails open.
+  std::string audit_receipt;
+  // Base64 Ed25519 signature of the receipt and the output digest, when the
+  // server signs each response; else empty.
+  std::string response_signature;
 };
 
 struct ModelMetadata {
@@ -143,6 +156,10 @@ class InferenceService {
   // example malformed JSON). `model` and `version` are as sent, possibly empty.
   virtual void RecordRejectedRequest(const RequestContext& context, const std::string& model,
                                      const std::string& version, const Status& reason) = 0;
+
+  // Returns the server's metrics in the Prometheus text exposition format
+  // (version 0.0.4), each line ended by '\n'.
+  virtual std::string MetricsText() const = 0;
 };
 
 }  // namespace moat

@@ -9,6 +9,13 @@ Status BuildModelInferResponse(const InferenceResponse& response,
   message.set_id(response.id);
   message.set_model_name(response.model_name);
   message.set_model_version(std::to_string(response.model_version));
+  if (!response.audit_receipt.empty()) {
+    auto& parameters = *message.mutable_parameters();
+    parameters[kAuditReceiptParameter].set_string_param(response.audit_receipt);
+    if (!response.response_signature.empty()) {
+      parameters[kResponseSignatureParameter].set_string_param(response.response_signature);
+    }
+  }
   for (const Tensor& output : response.outputs) {
     auto* tensor = message.add_outputs();
     tensor->set_name(output.name);

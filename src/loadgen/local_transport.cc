@@ -76,7 +76,7 @@ struct CapiFunctions {
 #define MOAT_CAPI_FUNCTIONS(X)                                                                               \
   X(moat_abi_version)                                                                                        \
   X(moat_error_code) X(moat_error_message) X(moat_error_free) X(moat_options_create) X(moat_options_free) \
-  X(moat_options_set_repository) X(moat_options_set_trust_dir) X(moat_options_set_audit_log)                   \
+  X(moat_options_set_repository) X(moat_options_set_trust_dir) X(moat_options_set_audit_dir)                   \
   X(moat_options_set_audit_sync) X(moat_options_set_intra_op_threads) X(moat_runtime_open)                     \
   X(moat_runtime_close) X(moat_runtime_infer) X(moat_request_create) X(moat_request_free)                      \
   X(moat_request_add_input) X(moat_response_free)
@@ -249,7 +249,7 @@ StatusOr<std::unique_ptr<TransportFactory>> MakeCapiTransportFactory(const CapiT
   std::unique_ptr<moat_options, decltype(capi->moat_options_free)> owned(options, capi->moat_options_free);
   MOAT_RETURN_IF_ERROR(TakeError(*capi, capi->moat_options_set_repository(options, target.repository_dir.c_str())));
   MOAT_RETURN_IF_ERROR(TakeError(*capi, capi->moat_options_set_trust_dir(options, target.trust_dir.c_str())));
-  MOAT_RETURN_IF_ERROR(TakeError(*capi, capi->moat_options_set_audit_log(options, target.audit_log_path.c_str())));
+  MOAT_RETURN_IF_ERROR(TakeError(*capi, capi->moat_options_set_audit_dir(options, target.audit_dir.c_str())));
   MOAT_RETURN_IF_ERROR(TakeError(*capi, capi->moat_options_set_audit_sync(options, target.audit_sync ? 1 : 0)));
   MOAT_RETURN_IF_ERROR(
       TakeError(*capi, capi->moat_options_set_intra_op_threads(options, target.intra_op_threads)));

@@ -40,7 +40,7 @@ struct CapiTarget {
   std::string library;
   std::string repository_dir;
   std::string trust_dir;
-  std::string audit_log_path;
+  std::string audit_dir;
   bool audit_sync = true;
   int intra_op_threads = 0;
   std::string model;

@@ -8,7 +8,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/record.h"
+#include "common/crypto.h"
 #include "core/model_version.h"
+#include "hardware/gpu.h"
 #include "hardware/inventory.h"
 #include "hardware/memory_estimate.h"
 #include "repository/request_validation.h"
@@ -63,6 +66,8 @@ void LogSessionMemory(const ModelVersion& version) {
 ModelService::ModelService(std::unique_ptr<audit::AuditLog> audit, const ModelServiceOptions& options,
                            bundle::TrustStore trust)
     : audit_(std::move(audit)),
+      audit_fail_open_(options.audit_fail_open),
+      sign_responses_(options.sign_responses),
       repository_dir_(options.repository_dir),
       allow_model_control_(options.allow_model_control),
       serving_config_(options.serving_config),
@@ -74,17 +79,28 @@ ModelService::ModelService(std::unique_ptr<audit::AuditLog> audit, const ModelSe
 
 StatusOr<std::unique_ptr<ModelService>> ModelService::Create(const ModelServiceOptions& options) {
   MOAT_ASSIGN_OR_RETURN(bundle::TrustStore trust, bundle::TrustStore::LoadDirectory(options.trust_dir));
-  audit::AuditOptions audit_options;
-  audit_options.sync = options.audit_sync;
-  MOAT_ASSIGN_OR_RETURN(
-      std::unique_ptr<audit::AuditLog> log,
-      audit::AuditLog::Open(options.audit_log_path, audit::CollectNodeIdentity(runtime::OnnxRuntimeVersion()),
-                            audit_options));
+  audit::NodeIdentity node = audit::CollectNodeIdentity(runtime::OnnxRuntimeVersion());
+  hardware::GpuInventory gpus = hardware::ListGpus();
+  for (const hardware::GpuInfo& gpu : gpus.gpus) {
+    node.gpus.push_back(std::to_string(gpu.index) + ": " + gpu.name + " (" +
+                        std::to_string(hardware::ToMiB(gpu.total_memory_bytes)) + " MiB)");
+  }
+  node.gpu_note = gpus.note;
+  audit::AuditLogOptions audit_options = options.audit;
+  audit_options.host = node.host;
+  std::unique_ptr<audit::AuditLog> log;
+  if (options.audit_disabled_for_benchmark) {
+    spdlog::warn("auditing is OFF: no audit record is written, so nothing served now can be proven later; "
+                 "this mode exists only to measure what auditing costs");
+  } else {
+    MOAT_ASSIGN_OR_RETURN(log, audit::AuditLog::Open(std::move(audit_options)));
+  }
   std::unique_ptr<ModelService> service(new ModelService(std::move(log), options, std::move(trust)));
 
   audit::AuditEvent start;
-  start.type = "server_start";
-  MOAT_RETURN_IF_ERROR(service->audit_->Append(start));
+  start.type = audit::record_type::kServerStart;
+  start.details = audit::NodeIdentityJson(node);
+  MOAT_RETURN_IF_ERROR(service->AppendRecord(start).status());
 
   MOAT_ASSIGN_OR_RETURN(RepositoryContents contents, LoadRepository(options.repository_dir, service->trust_,
                                                                     service->MakeSessionPlanner(0)));
@@ -130,7 +146,8 @@ StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoa
           {path, version->name, std::to_string(version->version), scheduler.status()});
       continue;
     }
-    accepted.push_back({std::move(version), std::move(statistics), std::move(scheduler).value(), estimate});
+    accepted.push_back({std::move(version), std::move(statistics), std::move(scheduler).value(), estimate,
+                        settings.audit_tensors});
   }
   contents.loaded.clear();
   for (const RejectedVersion& rejected : contents.rejected) {
@@ -139,7 +156,7 @@ StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoa
     audit::AuditEvent event = EventFor("model_rejected", context, rejected.model);
     event.outcome = std::string(StatusCodeName(rejected.reason.code()));
     event.error = rejected.path + ": " + rejected.reason.message();
-    MOAT_RETURN_IF_ERROR(audit_->Append(event));
+    MOAT_RETURN_IF_ERROR(AppendRecord(event).status());
   }
   std::map<std::string, VersionMap> loaded;
   for (ServedVersion& served : accepted) {
@@ -152,7 +169,7 @@ StatusOr<std::map<std::string, ModelService::VersionMap>> ModelService::AuditLoa
     audit::AuditEvent event = EventFor("model_loaded", context, version->name);
     event.version = version->version;
     event.bundle_digest = version->bundle_digest;
-    MOAT_RETURN_IF_ERROR(audit_->Append(event));
+    MOAT_RETURN_IF_ERROR(AppendRecord(event).status());
     loaded[version->name][version->version] = std::move(served);
   }
   return loaded;
@@ -212,7 +229,7 @@ Status ModelService::UnloadModel(const std::string& model, const RequestContext&
   }
   Drain(removed);
   spdlog::info("model {} unloaded", model);
-  return audit_->Append(EventFor("model_unloaded", context, model));
+  return AppendRecord(EventFor(audit::record_type::kModelUnloaded, context, model)).status();
 }
 
 uint64_t ModelService::PlannedMemoryLocked(const std::string& except) const {
@@ -275,8 +292,10 @@ ModelService::~ModelService() {
   }
   for (const auto& [name, versions] : models) Drain(versions);
   audit::AuditEvent stop;
-  stop.type = "server_stop";
+  stop.type = audit::record_type::kServerStop;
   Audit(stop);
+  Status closed = audit_ ? audit_->Close() : OkStatus();
+  if (!closed.ok()) spdlog::error("audit log: the final checkpoint failed: {}", closed.ToString());
 }
 
 ServerMetadata ModelService::GetServerMetadata() const {
@@ -365,12 +384,25 @@ StatusOr<InferenceResponse> ModelService::Infer(const InferenceRequest& request,
     event.outcome = std::string(StatusCodeName(response.status().code()));
     event.error = response.status().message();
   }
-  Status audited = audit_->Append(event);
-  if (!audited.ok()) {
+  if (found.ok() && found->audit_tensors && response.ok()) {
+    event.details = audit::TensorsDetailsJson(request.inputs, response->outputs);
+  }
+  StatusOr<std::optional<audit::AuditReceipt>> receipt = AppendRecord(event);
+  if (!receipt.ok()) {
+    LogAuditFailure(event, receipt.status());
     // Fail closed: a result without its audit record never leaves the server.
-    spdlog::error("request {} model {}: audit log write failed: {}", context.request_id, request.model_name,
-                  audited.ToString());
-    return UnavailableError("the audit log cannot be written; inference results are withheld until it can");
+    if (!audit_fail_open_) {
+      return UnavailableError("the audit log cannot be written; inference results are withheld until it can");
+    }
+    return response;
+  }
+  if (response.ok() && receipt->has_value()) {
+    response->audit_receipt = (*receipt)->ToString();
+    if (sign_responses_) {
+      StatusOr<std::string> signature = audit_->SignResponse(**receipt, event.output_digest);
+      if (!signature.ok()) return InternalError("signing the response failed: " + signature.status().message());
+      response->response_signature = Base64Encode(AsBytes(*signature));
+    }
   }
   return response;
 }
@@ -390,6 +422,7 @@ StatusOr<InferenceResponse> ModelService::Run(const ServedVersion& served, const
   queued.priority = request.priority;
   queued.timeout = request.timeout.value_or(std::chrono::microseconds(0));
   queued.cancelled = request.cancelled;
+  queued.executed_on = &event.instance;
   // The scheduler splits a batch's outputs back per request, so the digest
   // below covers this request's rows only.
   auto executed = served.scheduler->SubmitAndWait(std::move(queued));
@@ -415,11 +448,64 @@ void ModelService::RecordRejectedRequest(const RequestContext& context, const st
 }
 
 void ModelService::Audit(const audit::AuditEvent& event) {
-  Status status = audit_->Append(event);
-  if (!status.ok()) {
-    spdlog::error("audit log write failed for a {} record (request {}, model {}): {}", event.type,
-                  event.request_id, event.model, status.ToString());
+  StatusOr<std::optional<audit::AuditReceipt>> receipt = AppendRecord(event);
+  if (!receipt.ok()) LogAuditFailure(event, receipt.status());
+}
+
+StatusOr<std::optional<audit::AuditReceipt>> ModelService::AppendRecord(const audit::AuditEvent& event) {
+  if (!audit_) return std::optional<audit::AuditReceipt>();
+  MOAT_ASSIGN_OR_RETURN(audit::AuditReceipt receipt, audit_->Append(event));
+  return std::optional<audit::AuditReceipt>(receipt);
+}
+
+void ModelService::LogAuditFailure(const audit::AuditEvent& event, const Status& status) {
+  int64_t now_ms = audit::NowUnixMicros() / 1000;
+  int64_t last = last_failure_log_ms_.load();
+  if (now_ms - last < 1000 || !last_failure_log_ms_.compare_exchange_strong(last, now_ms)) return;
+  spdlog::error("audit log write failed ({} record, request {}, model {}), {}: {} ({} failed appends so far)",
+                event.type, event.request_id, event.model,
+                audit_fail_open_ ? "serving on without records (fail-open)" : "inference answers 503 until it recovers",
+                status.ToString(), audit_stats().failed_appends);
+}
+
+std::string ModelService::MetricsText() const {
+  audit::AuditLogStats audit = audit_stats();
+  std::string text;
+  auto metric = [&text](std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
+    text += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+  };
+  metric("moat_audit_records", "gauge", "Records in the audit log.", audit.records);
+  metric("moat_audit_append_failures_total", "counter",
+         "Audit records that could not be written since the server started.", audit.failed_appends);
+  metric("moat_audit_writable", "gauge", "1 while the audit log can be written, 0 while writes fail.",
+         audit.writable ? 1 : 0);
+  metric("moat_audit_checkpoints", "gauge", "Signed checkpoints in the audit log.", audit.checkpoints);
+  metric("moat_audit_checkpointed_records", "gauge", "Records covered by the latest signed checkpoint.",
+         audit.checkpointed_records);
+
+  text += "# HELP moat_inference_requests_total Inference requests per model version and outcome.\n"
+          "# TYPE moat_inference_requests_total counter\n";
+  std::lock_guard lock(models_mutex_);
+  for (const auto& [name, versions] : models_) {
+    for (const auto& [number, served] : versions) {
+      ModelStatistics snapshot = served.statistics->Snapshot(name, number);
+      // Model names come from signed manifests; quotes and backslashes are escaped all the same.
+      std::string label;
+      for (char c : name) {
+        if (c == '"' || c == '\\') label.push_back('\\');
+        if (c == '\n') {
+          label += "\\n";
+          continue;
+        }
+        label.push_back(c);
+      }
+      text += fmt::format("moat_inference_requests_total{{model=\"{}\",version=\"{}\",outcome=\"success\"}} {}\n",
+                          label, number, snapshot.success.count);
+      text += fmt::format("moat_inference_requests_total{{model=\"{}\",version=\"{}\",outcome=\"failure\"}} {}\n",
+                          label, number, snapshot.fail.count);
+    }
   }
+  return text;
 }
 
 }  // namespace moat::repository

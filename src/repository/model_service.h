@@ -3,6 +3,7 @@
 // the signed manifest, runs it, and audits the outcome.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -23,8 +24,17 @@ namespace moat::repository {
 struct ModelServiceOptions {
   std::string repository_dir;
   std::string trust_dir;
-  std::string audit_log_path;
-  bool audit_sync = true;  // fdatasync each audit record before the response leaves
+  // The audit log. ModelService fills in the host name; keys are required.
+  audit::AuditLogOptions audit{};
+  // When the audit log cannot be written: false (fail closed) answers
+  // inference with UNAVAILABLE until it can; true serves on without records,
+  // counting each failure in the metrics and the server log.
+  bool audit_fail_open = false;
+  // Sign each inference response's receipt and output digest with the node key.
+  bool sign_responses = false;
+  // Writes no audit record at all, so that a benchmark can measure what
+  // auditing costs. `audit` is ignored. Never for serving.
+  bool audit_disabled_for_benchmark = false;
   // Whether clients may load and unload models (the repository extension).
   // Off by default: what is served then changes only with a restart.
   bool allow_model_control = false;
@@ -63,6 +73,10 @@ class ModelService final : public InferenceService {
   Status UnloadModel(const std::string& model, const RequestContext& context) override;
   void RecordRejectedRequest(const RequestContext& context, const std::string& model,
                              const std::string& version, const Status& reason) override;
+  std::string MetricsText() const override;
+
+  // The audit log's counters.
+  audit::AuditLogStats audit_stats() const { return audit_ ? audit_->stats() : audit::AuditLogStats{}; }
 
   // Number of model versions being served.
   size_t loaded_version_count() const;
@@ -79,6 +93,7 @@ class ModelService final : public InferenceService {
     std::shared_ptr<VersionStatistics> statistics;
     std::shared_ptr<scheduler::Scheduler> scheduler;
     uint64_t memory_estimate = 0;  // bytes, for the memory check of later loads
+    bool audit_tensors = false;    // records carry the tensors, not only digests
   };
   using VersionMap = std::map<int64_t, ServedVersion>;
 
@@ -106,9 +121,18 @@ class ModelService final : public InferenceService {
   static void Drain(const VersionMap& versions);
   StatusOr<InferenceResponse> Run(const ServedVersion& served, const InferenceRequest& request,
                                   audit::AuditEvent& event);
+  // Appends a record that no response waits for; a failure is logged and counted.
   void Audit(const audit::AuditEvent& event);
+  // Appends `event`; an empty receipt when auditing is disabled.
+  StatusOr<std::optional<audit::AuditReceipt>> AppendRecord(const audit::AuditEvent& event);
+  // Logs a failed append, at most once per second per process, so that a
+  // full disk under load does not flood the server log.
+  void LogAuditFailure(const audit::AuditEvent& event, const Status& status);
 
   std::unique_ptr<audit::AuditLog> audit_;
+  const bool audit_fail_open_;
+  const bool sign_responses_;
+  std::atomic<int64_t> last_failure_log_ms_{0};
   const std::string repository_dir_;
   const bool allow_model_control_;
   const config::ServingConfig serving_config_;

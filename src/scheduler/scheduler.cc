@@ -398,7 +398,9 @@ void Scheduler::Execute(size_t instance, std::vector<Pending> batch) {
     counters_.executed_requests += batch.size();
   }
   if (options_.on_execution) options_.on_execution(stats);
-
+  for (Pending& pending : batch) {
+    if (pending.request.executed_on != nullptr) *pending.request.executed_on = static_cast<int64_t>(instance);
+  }
   CompleteBatch(batch, std::move(result));
 }
 

@@ -87,6 +87,10 @@ struct SchedulerRequest {
   // NOTE: setting the flag wakes no worker. A worker checks it the next time it
   // scans the queue: on a Submit, a deadline, the batch delay or the end of an execution.
   std::shared_ptr<const std::atomic<bool>> cancelled;
+  // When not null, receives the index of the instance that ran the request,
+  // before its completion runs; untouched when it never ran. The pointee
+  // must outlive the completion (SubmitAndWait's caller's stack does).
+  int64_t* executed_on = nullptr;
 };
 
 // Receives the outputs in the order of `output_names`, or the error.

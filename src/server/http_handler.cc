@@ -93,6 +93,10 @@ HttpReply HttpHandler::HandleUncompressed(const HttpRequest& request) {
       return JsonReply(std::move(reply), R"({"ready":true})");
     case Endpoint::kServerMetadata:
       return HandleServerMetadata(std::move(reply));
+    case Endpoint::kMetrics:
+      reply.body = service_.MetricsText();
+      reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return reply;
     case Endpoint::kModelMetadata:
       return HandleModelMetadata(model, version, std::move(reply));
     case Endpoint::kModelReady:
@@ -258,6 +262,8 @@ HttpReply HttpHandler::HandleInfer(const HttpRequest& request, const std::string
   reply.body = std::move(encoded->body);
   reply.inference_header_length = encoded->header_length;
   if (encoded->header_length) reply.content_type = "application/octet-stream";
+  reply.audit_receipt = std::move(response->audit_receipt);
+  reply.response_signature = std::move(response->response_signature);
   return reply;
 }
 

@@ -38,6 +38,8 @@ struct HttpReply {
   std::string content_encoding;                   // "gzip" or "deflate" when `body` is compressed
   std::optional<size_t> inference_header_length;  // set when binary outputs follow the JSON header
   std::string allow;                              // the Allow header of a 405 reply
+  std::string audit_receipt;                      // the Moat-Audit-Receipt header, when set
+  std::string response_signature;                 // the Moat-Response-Signature header, when set
 
   // For the request's log line.
   std::string request_id;

@@ -280,6 +280,8 @@ void HttpSession::Send(HttpReply reply, bool close_after) {
                                                                       http_version_);
   response->set(http::field::server, "moat");
   response->set(http::field::content_type, reply.content_type);
+  if (!reply.audit_receipt.empty()) response->set(kAuditReceiptHeader, reply.audit_receipt);
+  if (!reply.response_signature.empty()) response->set(kResponseSignatureHeader, reply.response_signature);
   if (reply.inference_header_length) {
     response->set(kInferenceHeaderLengthField, std::to_string(*reply.inference_header_length));
   }

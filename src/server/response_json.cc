@@ -20,6 +20,15 @@ StatusOr<EncodedInferResponse> EncodeInferResponse(const InferenceResponse& resp
   WriteStringMember(writer, "model_name", response.model_name);
   WriteStringMember(writer, "model_version", std::to_string(response.model_version));
   if (!response.id.empty()) WriteStringMember(writer, "id", response.id);
+  if (!response.audit_receipt.empty()) {
+    writer.Key("parameters");
+    writer.StartObject();
+    WriteStringMember(writer, kAuditReceiptParameter, response.audit_receipt);
+    if (!response.response_signature.empty()) {
+      WriteStringMember(writer, kResponseSignatureParameter, response.response_signature);
+    }
+    writer.EndObject();
+  }
   writer.Key("outputs");
   writer.StartArray();
   for (const Tensor& output : response.outputs) {

@@ -144,6 +144,7 @@ StatusOr<Route> MatchRoute(std::string_view target) {
   Status not_found = NotFoundError("no endpoint at path '" + SanitizeUtf8(path) + "'");
   if (path.empty() || path.front() != '/') return not_found;
 
+  if (path == "/metrics") return Route{Endpoint::kMetrics, "", std::nullopt, ""};
   std::vector<std::string_view> segments = SplitPath(path);
   if (segments[0] != "v2") return not_found;
   if (segments.size() == 1) return Route{Endpoint::kServerMetadata, "", std::nullopt, ""};

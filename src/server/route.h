@@ -29,6 +29,7 @@ enum class Endpoint {
   kSharedMemoryRegister,       // POST /v2/systemsharedmemory/region/{r}/register
   kSharedMemoryUnregister,     // POST /v2/systemsharedmemory/region/{r}/unregister
   kAllSharedMemoryUnregister,  // POST /v2/systemsharedmemory/unregister
+  kMetrics,                    // GET  /metrics (Prometheus text format)
 };
 
 // A matched target. The segments are as sent (still percent-encoded).

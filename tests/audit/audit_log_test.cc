@@ -3,316 +3,342 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
-#include <csignal>
+#include <atomic>
+#include <filesystem>
 
-#include <set>
-#include <thread>
-
-#include "audit/record.h"
-#include "audit/verify.h"
+#include "audit/audit_keys.h"
+#include "audit/segment.h"
 #include "audit_test_util.h"
 #include "common/crypto.h"
+#include "segment_test_util.h"
+#include "testing/audit_records.h"
 
 namespace moat::audit {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::InferenceEvent;
-using testing::ReadAll;
-using testing::SplitLines;
-using ::testing::StartsWith;
 using testing::TempFolder;
-using testing::TestNode;
-using testing::WriteAll;
 
-TEST(AuditLog, AppendedChainVerifies) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  auto log = AuditLog::Open(path, TestNode());
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*log)->Append(InferenceEvent(i)).ok());
-  EXPECT_EQ((*log)->record_count(), 4u);
+std::string LogFolder(const TempFolder& temp) { return temp.File("audit"); }
 
-  StatusOr<VerifyReport> report = VerifyAuditLogFile(path);
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->records, 4u);
+AuditLogOptions Options(const TempFolder& temp, AuditDurability durability = AuditDurability::kSync) {
+  AuditLogOptions options = moat::testing::TestAuditOptions(LogFolder(temp), durability);
+  options.host = "node-a";
+  // Checkpoints only when a test asks or the log closes, so counts are exact.
+  options.checkpoint_every_records = 0;
+  options.checkpoint_every = std::chrono::milliseconds(0);
+  return options;
 }
 
-TEST(AuditLog, RecordHoldsEventFields) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  auto log = AuditLog::Open(path, TestNode(), AuditOptions{.sync = false});
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  AuditEvent event = InferenceEvent(7);
-  event.type = record_type::kRejected;
-  event.outcome = "INVALID_ARGUMENT";
-  event.error = "tensor 'INPUT0': shape [2] does not match the model's shape [-1,16]";
-  ASSERT_TRUE((*log)->Append(event).ok());
-
-  std::string line = ReadAll(path);
-  rapidjson::Document record;
-  record.Parse(line.data(), line.size());
-  ASSERT_FALSE(record.HasParseError()) << line;
-  EXPECT_EQ(record["format"].GetInt64(), 1);
-  EXPECT_EQ(record["seq"].GetUint64(), 0u);
-  EXPECT_STREQ(record["type"].GetString(), "rejected");
-  EXPECT_EQ(std::string(record["time"].GetString()).size(), 27u);
-  EXPECT_STREQ(record["request_id"].GetString(), "req-7");
-  EXPECT_STREQ(record["model"].GetString(), "add_sub");
-  EXPECT_EQ(record["version"].GetInt64(), 1);
-  EXPECT_EQ(record["bundle_digest"].GetString(), std::string(64, 'b'));
-  EXPECT_EQ(record["input_digest"].GetString(), std::string(64, 'c'));
-  EXPECT_EQ(record["output_digest"].GetString(), std::string(64, 'd'));
-  EXPECT_STREQ(record["node"]["host"].GetString(), "node-a");
-  EXPECT_STREQ(record["node"]["onnxruntime_version"].GetString(), "1.29.0");
-  EXPECT_STREQ(record["node"]["cpu_model"].GetString(), "Test CPU @ 1.00GHz");
-  EXPECT_STREQ(record["outcome"].GetString(), "INVALID_ARGUMENT");
-  EXPECT_EQ(record["error"].GetString(), event.error);
-  EXPECT_EQ(record["latency_us"].GetInt64(), 107);
-  EXPECT_STREQ(record["protocol"].GetString(), "http");
-  EXPECT_STREQ(record["peer"].GetString(), "127.0.0.1:40000");
-  EXPECT_EQ(record["prev_sha256"].GetString(), kZeroHash);
+std::unique_ptr<AuditLog> OpenLog(AuditLogOptions options) {
+  auto log = AuditLog::Open(std::move(options));
+  EXPECT_TRUE(log.ok()) << log.status().ToString();
+  return log.ok() ? std::move(log).value() : nullptr;
 }
 
-TEST(AuditLog, ReopenContinuesChain) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  testing::WriteTestLog(path, 3);
-
-  auto log = AuditLog::Open(path, TestNode(), AuditOptions{.sync = false});
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  EXPECT_EQ((*log)->record_count(), 3u);
-  ASSERT_TRUE((*log)->Append(InferenceEvent(3)).ok());
-  ASSERT_TRUE((*log)->Append(InferenceEvent(4)).ok());
-  log->reset();
-
-  std::vector<std::string> lines = SplitLines(ReadAll(path));
-  ASSERT_EQ(lines.size(), 5u);
-  EXPECT_THAT(lines[3], HasSubstr("\"seq\":3,"));
-  EXPECT_THAT(lines[3], HasSubstr("\"prev_sha256\":\"" + Sha256Hex(lines[2]) + "\""));
-  StatusOr<VerifyReport> report = VerifyAuditLogFile(path);
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->records, 5u);
-}
-
-TEST(AuditLog, OpensEmptyExistingFile) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  WriteAll(path, "");
-  auto log = AuditLog::Open(path, TestNode());
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  EXPECT_EQ((*log)->record_count(), 0u);
-}
-
-TEST(AuditLog, ConcurrentAppendsAllRecorded) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  auto log = AuditLog::Open(path, TestNode());
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-
-  constexpr int kThreads = 6;
-  constexpr int kPerThread = 40;
-  std::vector<std::thread> threads;
-  std::vector<int> failures(kThreads, 0);
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        if (!(*log)->Append(InferenceEvent(t * kPerThread + i)).ok()) ++failures[t];
-      }
-    });
+std::vector<Checkpoint> ReadCheckpoints(const std::string& folder) {
+  std::vector<Checkpoint> checkpoints;
+  std::string text = testing::ReadAll(folder + "/" + kCheckpointsFileName);
+  for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    auto checkpoint = CheckpointFromLine(text.substr(start, end - start));
+    EXPECT_TRUE(checkpoint.ok()) << checkpoint.status().ToString();
+    if (checkpoint.ok()) checkpoints.push_back(*checkpoint);
   }
-  for (std::thread& thread : threads) thread.join();
-  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+  return checkpoints;
+}
 
-  StatusOr<VerifyReport> report = VerifyAuditLogFile(path);
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->records, uint64_t{kThreads * kPerThread});
-
-  std::set<std::string> ids;
-  for (const std::string& line : SplitLines(ReadAll(path))) {
+TEST(AuditLog, ReceiptsNameSealedRecordsInOrder) {
+  TempFolder temp;
+  std::vector<AuditReceipt> receipts;
+  {
+    auto log = OpenLog(Options(temp));
+    ASSERT_NE(log, nullptr);
+    for (int i = 0; i < 3; ++i) {
+      auto receipt = log->Append(testing::InferenceEvent(i));
+      ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+      receipts.push_back(*receipt);
+    }
+  }
+  std::vector<testing::StoredRecord> stored = testing::ReadSegmentLog(LogFolder(temp));
+  ASSERT_EQ(stored.size(), 3u);
+  std::vector<std::string> plain = moat::testing::ReadAuditRecords(LogFolder(temp));
+  ASSERT_EQ(plain.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(receipts[i].sequence, i);
+    EXPECT_EQ(receipts[i].record_hash, LeafHash(stored[i].bytes));
+    // Stored bytes are sealed: no field of the record is readable in them.
+    EXPECT_EQ(stored[i].bytes.find("req-"), std::string::npos);
     rapidjson::Document record;
-    record.Parse(line.data(), line.size());
-    ASSERT_FALSE(record.HasParseError());
-    ids.insert(record["request_id"].GetString());
+    record.Parse(plain[i].data(), plain[i].size());
+    ASSERT_FALSE(record.HasParseError()) << plain[i];
+    EXPECT_EQ(record["seq"].GetUint64(), i);
+    EXPECT_EQ(std::string(record["request_id"].GetString()), "req-" + std::to_string(i));
+    EXPECT_STREQ(record["node"].GetString(), "node-a");
   }
-  EXPECT_EQ(ids.size(), size_t{kThreads * kPerThread});
-  for (int i = 0; i < kThreads * kPerThread; ++i) EXPECT_EQ(ids.count("req-" + std::to_string(i)), 1u) << i;
+  std::string text = receipts[2].ToString();
+  EXPECT_EQ(text, "moat-receipt-v1:" + HexEncode(receipts[2].log_id) + ":2:" + HexEncode(receipts[2].record_hash));
 }
 
-TEST(AuditLog, NewFileHasMode0600) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  // Without fchmod this umask would leave the file read-only (0400).
-  mode_t previous = ::umask(0277);
-  auto log = AuditLog::Open(path, TestNode());
-  ::umask(previous);
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-
-  struct stat st {};
-  ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0600u);
-  EXPECT_TRUE((*log)->Append(InferenceEvent(0)).ok());
+TEST(AuditLog, CloseSignsACheckpointOverEveryRecord) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
+  auto public_key = options.signing_key->public_key();
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(testing::InferenceEvent(i)).ok());
+    ASSERT_TRUE(log->CheckpointNow().ok());
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(5)).ok());
+    EXPECT_EQ(log->stats().checkpoints, 1u);
+    EXPECT_EQ(log->stats().checkpointed_records, 5u);
+  }
+  std::vector<Checkpoint> checkpoints = ReadCheckpoints(LogFolder(temp));
+  ASSERT_EQ(checkpoints.size(), 2u);
+  MerkleTree tree;
+  for (const auto& record : testing::ReadSegmentLog(LogFolder(temp))) tree.Append(LeafHash(record.bytes));
+  CheckpointChain chain;
+  for (const Checkpoint& checkpoint : checkpoints) {
+    EXPECT_TRUE(VerifyCheckpoint(checkpoint, public_key).ok());
+    EXPECT_TRUE(chain.Append(checkpoint, tree).ok());
+  }
+  EXPECT_EQ(checkpoints[0].fields.tree_size, 5u);
+  EXPECT_EQ(checkpoints[1].fields.tree_size, 6u);
+  EXPECT_EQ(checkpoints[1].fields.root, tree.Root(6).value());
+  // The folder names the key that signs.
+  auto stored_key = bundle::PublicKey::FromPem(testing::ReadAll(LogFolder(temp) + "/node.pub"), "node.pub");
+  ASSERT_TRUE(stored_key.ok());
+  EXPECT_EQ(stored_key->raw(), public_key.raw());
 }
 
-TEST(AuditLog, OpenRejectsTornLastLine) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  std::string contents = testing::WriteTestLog(path, 3);
-  WriteAll(path, contents.substr(0, contents.size() - 20));
+TEST(AuditLog, CheckpointThreadFollowsTheRecordCount) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp, AuditDurability::kBatched);
+  options.checkpoint_every_records = 4;
+  auto log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(log->Append(testing::InferenceEvent(i)).ok());
+  // The thread signs on its own; wait for it with a generous bound.
+  for (int i = 0; i < 1000 && log->stats().checkpoints == 0; ++i) ::usleep(10000);
+  EXPECT_EQ(log->stats().checkpoints, 1u);
+  EXPECT_EQ(log->stats().checkpointed_records, 4u);
+}
 
-  auto log = AuditLog::Open(path, TestNode());
+TEST(AuditLog, ReopenContinuesTheSequenceAndTheCheckpointChain) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(0)).ok());
+  }
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    auto receipt = log->Append(testing::InferenceEvent(1));
+    ASSERT_TRUE(receipt.ok());
+    EXPECT_EQ(receipt->sequence, 1u);
+  }
+  std::vector<Checkpoint> checkpoints = ReadCheckpoints(LogFolder(temp));
+  ASSERT_EQ(checkpoints.size(), 2u);
+  EXPECT_EQ(checkpoints[1].fields.previous_hash, CheckpointHash(checkpoints[0]));
+  EXPECT_EQ(moat::testing::ReadAuditRecords(LogFolder(temp)).size(), 2u);
+}
+
+TEST(AuditLog, TornTailIsCutAndRecorded) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(0)).ok());
+    ASSERT_TRUE(log->CheckpointNow().ok());
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(1)).ok());
+    // A crash now: no final checkpoint, and half a frame at the end.
+    ASSERT_TRUE(log->Close().ok());
+  }
+  std::string segment = LogFolder(temp) + "/" + SegmentFileName(1);
+  std::string contents = testing::ReadAll(segment);
+  testing::WriteAll(segment, contents + std::string("\x40\x00\x00\x00\x01\x02", 6));
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+  }
+  std::vector<std::string> records = moat::testing::ReadAuditRecords(LogFolder(temp));
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_THAT(records[2], HasSubstr(R"("type":"log_recovered")"));
+  EXPECT_THAT(records[2], HasSubstr(R"("cut_bytes":6)"));
+  EXPECT_THAT(records[2], HasSubstr(SegmentFileName(1)));
+}
+
+TEST(AuditLog, RecordsRemovedBelowACheckpointStopTheStart) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(testing::InferenceEvent(i)).ok());
+  }
+  std::string segment = LogFolder(temp) + "/" + SegmentFileName(1);
+  std::string contents = testing::ReadAll(segment);
+  std::vector<size_t> frames = testing::FrameOffsets(contents);
+  ASSERT_EQ(frames.size(), 3u);
+  testing::WriteAll(segment, contents.substr(0, frames[2]));
+  auto log = AuditLog::Open(options);
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), StatusCode::kDataLoss);
-  EXPECT_THAT(log.status().message(),
-              StartsWith("audit log " + path + ": record 2 (line 3): torn last line"));
-  EXPECT_THAT(log.status().message(), HasSubstr(". A damaged log cannot be continued"));
+  EXPECT_THAT(log.status().message(), HasSubstr("holds 2 records but checkpoint 1 (the latest, 3 records)"));
+  EXPECT_THAT(log.status().message(), HasSubstr("records were removed or an older segment was restored"));
 }
 
-TEST(AuditLog, OpenRejectsBrokenChain) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  std::string contents = testing::WriteTestLog(path, 3);
-  contents.replace(contents.find("req-0"), 5, "req-X");
-  WriteAll(path, contents);
-
-  auto log = AuditLog::Open(path, TestNode());
-  ASSERT_FALSE(log.ok());
-  EXPECT_THAT(log.status().message(),
-              StartsWith("audit log " + path + ": record 1 (line 2): previous-hash mismatch"));
-}
-
-TEST(AuditLog, OpenRejectsSecondWriter) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  auto first = AuditLog::Open(path, TestNode());
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-
-  auto second = AuditLog::Open(path, TestNode());
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(second.status().message(),
-            "audit log " + path + ": already open for writing by another audit log");
-
-  first->reset();
-  EXPECT_TRUE(AuditLog::Open(path, TestNode()).ok());
-}
-
-TEST(AuditLog, OpenRejectsSymlink) {
-  TempFolder folder;
-  std::string target = folder.File("target.log");
-  WriteAll(target, "");
-  std::string link = folder.File("audit.log");
-  std::filesystem::create_symlink(target, link);
-
-  auto log = AuditLog::Open(link, TestNode());
-  ASSERT_FALSE(log.ok());
-  EXPECT_EQ(log.status().message(), "audit log " + link + ": is a symbolic link");
-}
-
-TEST(AuditLog, AppendRejectsEmptyType) {
-  TempFolder folder;
-  auto log = AuditLog::Open(folder.File("audit.log"), TestNode());
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  AuditEvent event = InferenceEvent(0);
-  event.type.clear();
-  Status status = (*log)->Append(event);
-  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ((*log)->record_count(), 0u);
-}
-
-TEST(AuditLog, AppendRejectsOverlongRecord) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  auto log = AuditLog::Open(path, TestNode(), AuditOptions{.sync = false});
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  ASSERT_TRUE((*log)->Append(InferenceEvent(0)).ok());
-
-  AuditEvent big = InferenceEvent(1);
-  big.error = std::string(kMaxRecordBytes, 'e');
-  Status status = (*log)->Append(big);
-  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("over the maximum of " + std::to_string(kMaxRecordBytes)));
-  EXPECT_EQ((*log)->record_count(), 1u);
-
-  ASSERT_TRUE((*log)->Append(InferenceEvent(2)).ok());
-  StatusOr<VerifyReport> report = VerifyAuditLogFile(path);
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->records, 2u);
-}
-
-// Lowers the soft file size limit for its lifetime. SIGXFSZ is ignored, so a
-// write past the limit fails with EFBIG instead of ending the test process.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    EXPECT_EQ(::getrlimit(RLIMIT_FSIZE, &previous_), 0);
-    rlimit lowered = previous_;
-    lowered.rlim_cur = bytes;
-    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &lowered), 0);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &previous_);
-    std::signal(SIGXFSZ, previous_handler_);
-  }
-  FileSizeLimit(const FileSizeLimit&) = delete;
-  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
-
- private:
-  rlimit previous_{};
-  void (*previous_handler_)(int) = SIG_DFL;
-};
-
-TEST(AuditLog, FailedWriteStopsLaterAppends) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  auto log = AuditLog::Open(path, TestNode());
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  ASSERT_TRUE((*log)->Append(InferenceEvent(0)).ok());
-  size_t size = ReadAll(path).size();
-
+TEST(AuditLog, ChangedRecordBelowACheckpointStopsTheStart) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
   {
-    // Room for part of the next record only, so its write is cut short.
-    FileSizeLimit limit(size + 100);
-    Status failed = (*log)->Append(InferenceEvent(1));
-    EXPECT_EQ(failed.code(), StatusCode::kFailedPrecondition);
-    EXPECT_THAT(failed.message(), StartsWith("audit log " + path + ": write failed: "));
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(0)).ok());
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(1)).ok());
   }
-
-  Status later = (*log)->Append(InferenceEvent(2));
-  EXPECT_EQ(later.code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(later.message(), HasSubstr("no longer writable after an earlier failure"));
-  EXPECT_EQ((*log)->record_count(), 1u);
-  log->reset();
-
-  EXPECT_EQ(ReadAll(path).size(), size + 100);
-  auto reopened = AuditLog::Open(path, TestNode());
-  ASSERT_FALSE(reopened.ok());
-  EXPECT_THAT(reopened.status().message(),
-              StartsWith("audit log " + path + ": record 1 (line 2): torn last line"));
+  // Change one byte of the first record and fix its checksum, as an editor
+  // would: only the signed root can tell.
+  std::string segment = LogFolder(temp) + "/" + SegmentFileName(1);
+  std::string changed = testing::ReadAll(segment);
+  std::vector<size_t> frames = testing::FrameOffsets(changed);
+  ASSERT_EQ(frames.size(), 2u);
+  size_t at = frames[0] + kFrameHeaderBytes + 3;
+  changed[at] = static_cast<char>(changed[at] ^ 1);
+  uint32_t length = static_cast<uint32_t>(frames[1] - frames[0] - kFrameHeaderBytes);
+  uint32_t crc = Crc32c(std::string_view(changed).substr(frames[0] + kFrameHeaderBytes, length));
+  for (int i = 0; i < 4; ++i) changed[frames[0] + 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+  testing::WriteAll(segment, changed);
+  auto log = AuditLog::Open(options);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(log.status().message(), HasSubstr("the first 2 records do not give the root of checkpoint 1"));
 }
 
-TEST(AuditLog, StoresInvalidUtf8AsReplacement) {
-  TempFolder folder;
-  std::string path = folder.File("audit.log");
-  auto log = AuditLog::Open(path, TestNode(), AuditOptions{.sync = false});
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  AuditEvent event = InferenceEvent(0);
-  event.request_id = "id-\xFF\xFE";
-  event.error = std::string("quote \" backslash \\ newline \n nul \0 end", 40);
-  ASSERT_TRUE((*log)->Append(event).ok());
+TEST(AuditLog, AnotherNodeKeyIsRefused) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+  }
+  auto other = bundle::PrivateKey::Generate();
+  ASSERT_TRUE(other.ok());
+  options.signing_key = std::make_shared<bundle::PrivateKey>(std::move(other).value());
+  auto log = AuditLog::Open(options);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(log.status().message(), HasSubstr("not by the configured node key"));
+}
 
-  std::string line = ReadAll(path);
-  EXPECT_EQ(SplitLines(line).size(), 1u);
-  rapidjson::Document record;
-  record.Parse(line.data(), line.size());
-  ASSERT_FALSE(record.HasParseError());
-  EXPECT_STREQ(record["request_id"].GetString(), "id-\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_EQ(std::string(record["error"].GetString(), record["error"].GetStringLength()), event.error);
-  EXPECT_TRUE(VerifyAuditLogFile(path).ok());
+TEST(AuditLog, TornCheckpointLineIsCut) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(0)).ok());
+  }
+  std::string path = LogFolder(temp) + "/" + kCheckpointsFileName;
+  testing::WriteAll(path, testing::ReadAll(path) + "bW9hd");
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(1)).ok());
+  }
+  EXPECT_EQ(ReadCheckpoints(LogFolder(temp)).size(), 2u);
+}
+
+TEST(AuditLog, WriteFailureThenResumeRecordsTheGap) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
+  options.resume_interval = std::chrono::milliseconds(0);
+  std::atomic<bool> failing{false};
+  options.write_function = [&](int fd, const struct iovec* iov, int count) -> ssize_t {
+    if (failing) {
+      errno = ENOSPC;
+      return -1;
+    }
+    return ::writev(fd, iov, count);
+  };
+  auto log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(testing::InferenceEvent(0)).ok());
+
+  failing = true;
+  auto failed = log->Append(testing::InferenceEvent(1));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(log->stats().writable);
+  EXPECT_EQ(log->stats().failed_appends, 1u);
+
+  failing = false;
+  auto resumed = log->Append(testing::InferenceEvent(2));
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_TRUE(log->stats().writable);
+  log.reset();
+
+  std::vector<std::string> records = moat::testing::ReadAuditRecords(LogFolder(temp));
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_THAT(records[1], HasSubstr(R"("type":"audit_failure")"));
+  EXPECT_THAT(records[1], HasSubstr(R"("failed_appends":1)"));
+  EXPECT_THAT(records[1], HasSubstr("No space left on device"));
+  EXPECT_THAT(records[2], HasSubstr(R"("request_id":"req-2")"));
+}
+
+TEST(AuditLog, ResponseSignatureCoversReceiptAndOutputDigest) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
+  auto public_key = options.signing_key->public_key();
+  auto log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  auto receipt = log->Append(testing::InferenceEvent(0));
+  ASSERT_TRUE(receipt.ok());
+  auto signature = log->SignResponse(*receipt, "digest-a");
+  ASSERT_TRUE(signature.ok());
+  EXPECT_TRUE(VerifyResponseSignature(public_key, *receipt, "digest-a", *signature).ok());
+  Status wrong = VerifyResponseSignature(public_key, *receipt, "digest-b", *signature);
+  EXPECT_EQ(wrong.code(), StatusCode::kDataLoss);
+  EXPECT_THAT(wrong.message(), HasSubstr("does not match"));
+  AuditReceipt other = *receipt;
+  other.sequence += 1;
+  EXPECT_FALSE(VerifyResponseSignature(public_key, other, "digest-a", *signature).ok());
+}
+
+TEST(AuditLog, EmptyTypeIsRejected) {
+  TempFolder temp;
+  auto log = OpenLog(Options(temp));
+  ASSERT_NE(log, nullptr);
+  AuditEvent event;
+  auto result = log->Append(event);
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(AuditKeys, DefaultsLieBesideTheFolder) {
+  AuditKeyPaths paths = DefaultAuditKeyPaths("/var/lib/moat/audit/");
+  EXPECT_EQ(paths.master_key_file, "/var/lib/moat/audit.keys");
+  EXPECT_EQ(paths.node_key_file, "/var/lib/moat/audit.node-key");
+}
+
+TEST(AuditKeys, MissingKeysAreCreatedOnlyWhenAsked) {
+  TempFolder temp;
+  AuditKeyPaths paths = DefaultAuditKeyPaths(temp.File("audit"));
+  EXPECT_FALSE(LoadAuditKeys(paths, /*create_missing=*/false).ok());
+  auto created = LoadAuditKeys(paths, /*create_missing=*/true);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_TRUE(created->created_master_key_file);
+  EXPECT_TRUE(created->created_node_key);
+  EXPECT_TRUE(std::filesystem::exists(paths.node_key_file + ".pub"));
+  EXPECT_EQ(std::filesystem::status(paths.master_key_file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto loaded = LoadAuditKeys(paths, /*create_missing=*/true);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->created_master_key_file);
+  EXPECT_EQ(loaded->node_key->key_id(), created->node_key->key_id());
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Helpers shared by the audit tests: a private temporary folder, whole-file
-// reads and writes, and a log of a few records to tamper with.
+// reads and writes, and inference events.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "audit/audit_log.h"
+#include "audit/event.h"
 
 namespace moat::audit::testing {
 
@@ -44,27 +44,6 @@ inline void WriteAll(const std::string& path, const std::string& contents) {
   out << contents;
 }
 
-// Splits a log into its lines, each keeping its '\n'. A torn tail becomes the last line.
-inline std::vector<std::string> SplitLines(const std::string& contents) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < contents.size()) {
-    size_t end = contents.find('\n', start);
-    end = end == std::string::npos ? contents.size() : end + 1;
-    lines.push_back(contents.substr(start, end - start));
-    start = end;
-  }
-  return lines;
-}
-
-inline std::string JoinLines(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += line;
-  return out;
-}
-
-inline NodeIdentity TestNode() { return NodeIdentity{"node-a", "1.29.0", "Test CPU @ 1.00GHz"}; }
-
 inline AuditEvent InferenceEvent(int index) {
   AuditEvent event;
   event.type = record_type::kInference;
@@ -78,18 +57,6 @@ inline AuditEvent InferenceEvent(int index) {
   event.output_digest = std::string(64, 'd');
   event.latency_us = 100 + index;
   return event;
-}
-
-// Writes a log of `count` inference records at `path` and returns its bytes.
-inline std::string WriteTestLog(const std::string& path, int count) {
-  auto log = AuditLog::Open(path, TestNode(), AuditOptions{.sync = false});
-  EXPECT_TRUE(log.ok()) << log.status().ToString();
-  if (!log.ok()) return "";
-  for (int i = 0; i < count; ++i) {
-    Status appended = (*log)->Append(InferenceEvent(i));
-    EXPECT_TRUE(appended.ok()) << appended.ToString();
-  }
-  return ReadAll(path);
 }
 
 }  // namespace moat::audit::testing

@@ -3,39 +3,53 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <filesystem>
+
 #include "audit/node_identity.h"
-#include "audit/record_check.h"
 #include "audit_test_util.h"
+#include "common/crypto.h"
 
 namespace moat::audit {
 namespace {
 
 TEST(EncodeRecord, FieldsInDocumentedOrder) {
-  std::string line = EncodeRecord(testing::InferenceEvent(0), testing::TestNode(), 0,
-                                  "2025-01-01T00:00:00.000000Z", kZeroHash);
-  ASSERT_EQ(line.back(), '\n');
-  EXPECT_EQ(line.find('\n'), line.size() - 1);
-
-  rapidjson::Document record;
-  record.Parse(line.data(), line.size());
-  ASSERT_FALSE(record.HasParseError());
+  AuditEvent event = testing::InferenceEvent(0);
+  event.instance = 1;
+  std::string record = EncodeRecord(event, 42, "2026-12-05T04:30:00.000001Z", "node-a");
+  rapidjson::Document parsed;
+  parsed.Parse(record.data(), record.size());
+  ASSERT_FALSE(parsed.HasParseError()) << record;
   std::vector<std::string> names;
-  for (const auto& member : record.GetObject()) names.emplace_back(member.name.GetString());
-  EXPECT_EQ(names, std::vector<std::string>(kRecordFields.begin(), kRecordFields.end()));
-
-  std::vector<std::string> node_names;
-  for (const auto& member : record["node"].GetObject()) node_names.emplace_back(member.name.GetString());
-  EXPECT_EQ(node_names, std::vector<std::string>(kNodeFields.begin(), kNodeFields.end()));
+  for (const auto& member : parsed.GetObject()) names.emplace_back(member.name.GetString());
+  EXPECT_EQ(names, (std::vector<std::string>{"format", "seq", "type", "time", "request_id", "principal", "model",
+                                             "version", "bundle_digest", "input_digest", "output_digest",
+                                             "outcome", "error", "latency_us", "instance", "protocol", "peer",
+                                             "node", "details"}));
+  EXPECT_EQ(parsed["format"].GetInt64(), kRecordFormatVersion);
+  EXPECT_EQ(parsed["seq"].GetUint64(), 42u);
+  EXPECT_STREQ(parsed["principal"].GetString(), kAnonymousPrincipal);
+  EXPECT_EQ(parsed["instance"].GetInt64(), 1);
+  EXPECT_STREQ(parsed["node"].GetString(), "node-a");
+  EXPECT_TRUE(parsed["details"].IsObject());
+  EXPECT_EQ(parsed["details"].MemberCount(), 0u);
 }
 
-TEST(EncodeRecord, PassesRecordCheck) {
-  std::string line = EncodeRecord(testing::InferenceEvent(0), testing::TestNode(), 42,
-                                  "2025-01-01T00:00:00.000000Z", kZeroHash);
-  line.pop_back();
-  StatusOr<RecordLink> link = CheckRecord(line);
-  ASSERT_TRUE(link.ok()) << link.status().ToString();
-  EXPECT_EQ(link->seq, 42u);
-  EXPECT_EQ(link->prev_sha256, kZeroHash);
+TEST(EncodeRecord, PrefixAndRestMakeTheWholeRecord) {
+  AuditEvent event = testing::InferenceEvent(3);
+  event.details = R"({"cut_bytes":7})";
+  std::string whole = EncodeRecord(event, 9, "t", "h");
+  EXPECT_EQ(whole, RecordPrefix(9) + EncodeRecordRest(event, "t", "h"));
+  EXPECT_NE(whole.find(R"("details":{"cut_bytes":7}})"), std::string::npos) << whole;
+}
+
+TEST(EncodeRecord, ReplacesInvalidUtf8) {
+  AuditEvent event = testing::InferenceEvent(0);
+  event.model = "bad\xFFname";
+  std::string record = EncodeRecord(event, 0, "t", "h");
+  rapidjson::Document parsed;
+  parsed.Parse(record.data(), record.size());
+  ASSERT_FALSE(parsed.HasParseError());
+  EXPECT_EQ(std::string(parsed["model"].GetString()), "bad\xEF\xBF\xBDname");
 }
 
 TEST(FormatRecordTime, Rfc3339Microseconds) {
@@ -85,6 +99,27 @@ TEST(CollectNodeIdentity, FillsEveryField) {
   EXPECT_FALSE(node.host.empty());
   EXPECT_EQ(node.onnxruntime_version, "1.29.0");
   EXPECT_FALSE(node.cpu_model.empty());
+  EXPECT_FALSE(node.os.empty());
+  EXPECT_GT(node.logical_cpus, 0);
+  EXPECT_FALSE(node.moat_version.empty());
+  EXPECT_NE(node.openssl_version.find("OpenSSL"), std::string::npos) << node.openssl_version;
+  // The hash is that of the running test binary.
+  ASSERT_EQ(node.binary_sha256.size(), 64u);
+  EXPECT_EQ(node.binary_sha256, Sha256Hex(testing::ReadAll(node.binary_path)));
+}
+
+TEST(NodeIdentityJson, IsOneObjectWithEveryField) {
+  NodeIdentity node = CollectNodeIdentity("1.29.0");
+  node.gpus = {"0: Test GPU (1024 MiB)"};
+  std::string json = NodeIdentityJson(node);
+  rapidjson::Document parsed;
+  parsed.Parse(json.data(), json.size());
+  ASSERT_FALSE(parsed.HasParseError()) << json;
+  for (const char* field : {"host", "os", "cpu_model", "logical_cpus", "gpus", "gpu_note", "moat_version",
+                            "onnxruntime_version", "openssl_version", "binary_path", "binary_sha256"}) {
+    EXPECT_TRUE(parsed.HasMember(field)) << field;
+  }
+  EXPECT_STREQ(parsed["gpus"][0].GetString(), "0: Test GPU (1024 MiB)");
 }
 
 }  // namespace

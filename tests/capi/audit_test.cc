@@ -9,6 +9,7 @@
 
 #include "capi_testing.h"
 #include "common/file.h"
+#include "testing/audit_records.h"
 #include "testing/run_command.h"
 
 namespace moat::capi_testing {
@@ -18,14 +19,11 @@ using moat::testing::RepositoryModel;
 using moat::testing::SignedRepository;
 using moat::testing::TestModelPath;
 
-// Returns the audit log's lines of type "inference".
-std::vector<std::string> InferenceRecords(const std::string& path) {
-  auto log = ReadFile(path);
-  EXPECT_TRUE(log.ok()) << log.status().ToString();
+// Returns the audit records of type "inference".
+std::vector<std::string> InferenceRecords(const std::string& folder) {
   std::vector<std::string> records;
-  std::istringstream lines(log.ok() ? *log : "");
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find("\"type\":\"inference\"") != std::string::npos) records.push_back(line);
+  for (std::string& record : moat::testing::ReadAuditRecords(folder)) {
+    if (record.find("\"type\":\"inference\"") != std::string::npos) records.push_back(std::move(record));
   }
   return records;
 }
@@ -67,7 +65,7 @@ TEST(CApiAudit, RecordsCallerAndRequestId) {
   }
 
   EXPECT_FALSE(generated_id.empty());
-  std::vector<std::string> records = InferenceRecords(repo.audit_log_path());
+  std::vector<std::string> records = InferenceRecords(repo.audit_dir());
   ASSERT_EQ(records.size(), 3u);
   const std::string peer = "\"peer\":\"pid " + std::to_string(::getpid()) + "\"";
   for (const std::string& record : records) {
@@ -81,7 +79,8 @@ TEST(CApiAudit, RecordsCallerAndRequestId) {
   EXPECT_NE(records[2].find("\"outcome\":\"NOT_FOUND\""), std::string::npos) << records[2];
 
   moat::testing::RunResult verify =
-      moat::testing::RunCommand(std::string(MOAT_BINARY) + " audit verify " + repo.audit_log_path());
+      moat::testing::RunCommand(std::string(MOAT_BINARY) + " audit verify " + repo.audit_dir() +
+                                " --public-key " + repo.audit_dir() + "/node.pub");
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 

@@ -41,14 +41,14 @@ inline std::string Describe(moat_error* error) {
   return std::string(moat_error_code_name(owned.get())) + ": " + moat_error_message(owned.get());
 }
 
-// Options for `repo` with audit sync off, so tests do not wait on the disk.
+// Options for `repo` with batched audit durability, so tests do not wait on the disk.
 inline Options RepositoryOptions(const testing::SignedRepository& repo) {
   moat_options* options = nullptr;
   EXPECT_EQ(Describe(moat_options_create(&options)), "OK");
   Options owned(options);
   EXPECT_EQ(Describe(moat_options_set_repository(options, repo.repository_dir().c_str())), "OK");
   EXPECT_EQ(Describe(moat_options_set_trust_dir(options, repo.trust_dir().c_str())), "OK");
-  EXPECT_EQ(Describe(moat_options_set_audit_log(options, repo.audit_log_path().c_str())), "OK");
+  EXPECT_EQ(Describe(moat_options_set_audit_dir(options, repo.audit_dir().c_str())), "OK");
   EXPECT_EQ(Describe(moat_options_set_audit_sync(options, 0)), "OK");
   return owned;
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "capi_testing.h"
+#include "testing/audit_records.h"
 #include "common/file.h"
 #include "testing/run_command.h"
 
@@ -20,7 +21,7 @@ using moat::testing::TestModelPath;
 RunResult RunExample(const std::string& program, const SignedRepository& repo,
                      const std::string& arguments = "") {
   return RunCommand(program + " " + repo.repository_dir() + " " + repo.trust_dir() + " " +
-                    repo.audit_log_path() + " " + arguments);
+                    repo.audit_dir() + " " + arguments);
 }
 
 constexpr char kSums[] = "OUTPUT0 FP32 [1,16]: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
@@ -35,10 +36,11 @@ TEST(CApiExample, PrintsAddSubOutputs) {
   EXPECT_NE(run.output.find(kSums), std::string::npos) << run.output;
   EXPECT_NE(run.output.find(kDifferences), std::string::npos) << run.output;
 
-  auto log = ReadFile(repo.audit_log_path());
+  auto log = moat::testing::ReadAuditLog(repo.audit_dir());
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   EXPECT_NE(log->find("\"request_id\":\"c-api-example\""), std::string::npos);
-  RunResult verify = RunCommand(std::string(MOAT_BINARY) + " audit verify " + repo.audit_log_path());
+  RunResult verify = RunCommand(std::string(MOAT_BINARY) + " audit verify " + repo.audit_dir() +
+                                " --public-key " + repo.audit_dir() + "/node.pub");
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "capi_testing.h"
+#include "testing/audit_records.h"
 #include "common/file.h"
 
 namespace moat::capi_testing {
@@ -52,7 +53,7 @@ TEST(CApiRuntime, OtherAbiVersionIsRejected) {
       "libmoat implements version 1; rebuild the program with the moat.h installed beside this library");
   EXPECT_NE(OpenError(0, options.get()).find("version 0"), std::string::npos);
   // The check comes before anything touches the repository or the audit log.
-  EXPECT_FALSE(std::filesystem::exists(repo.audit_log_path()));
+  EXPECT_FALSE(std::filesystem::exists(repo.audit_dir()));
 }
 
 TEST(CApiRuntime, MissingOptionIsNamed) {
@@ -66,7 +67,7 @@ TEST(CApiRuntime, MissingOptionIsNamed) {
   ASSERT_EQ(Describe(moat_options_set_repository(raw, "/nonexistent")), "OK");
   EXPECT_NE(OpenError(MOAT_ABI_VERSION, options.get()).find("no trust folder set"), std::string::npos);
   ASSERT_EQ(Describe(moat_options_set_trust_dir(raw, "/nonexistent")), "OK");
-  EXPECT_NE(OpenError(MOAT_ABI_VERSION, options.get()).find("no audit log path set"), std::string::npos);
+  EXPECT_NE(OpenError(MOAT_ABI_VERSION, options.get()).find("no audit folder set"), std::string::npos);
 }
 
 TEST(CApiRuntime, BadOptionValuesAreRejected) {
@@ -108,7 +109,7 @@ TEST(CApiRuntime, TamperedOrUnsignedBundleIsNotServed) {
   EXPECT_EQ(InferIdentity(runtime.get(), "unsigned"), "NOT_FOUND: model 'unsigned' not found");
   runtime.reset();
 
-  auto log = ReadFile(repo.audit_log_path());
+  auto log = moat::testing::ReadAuditLog(repo.audit_dir());
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   EXPECT_NE(log->find("\"type\":\"model_rejected\",\"time\""), std::string::npos);
   EXPECT_NE(log->find("\"model\":\"tampered\""), std::string::npos);
@@ -122,7 +123,7 @@ TEST(CApiRuntime, AuditLogIsLockedWhileOpen) {
   Options options = RepositoryOptions(repo);
   std::string error = OpenError(MOAT_ABI_VERSION, options.get());
   EXPECT_NE(error, "OK");
-  EXPECT_NE(error.find(repo.audit_log_path()), std::string::npos) << error;
+  EXPECT_NE(error.find(repo.audit_dir()), std::string::npos) << error;
 }
 
 TEST(CApiRuntime, IntraOpThreadsAreProcessWide) {
@@ -133,8 +134,8 @@ TEST(CApiRuntime, IntraOpThreadsAreProcessWide) {
   ASSERT_NE(first, nullptr);
 
   Options options = RepositoryOptions(repo);
-  std::string second_log = repo.root() + "/second-audit.log";
-  ASSERT_EQ(Describe(moat_options_set_audit_log(options.get(), second_log.c_str())), "OK");
+  std::string second_log = repo.root() + "/second-audit";
+  ASSERT_EQ(Describe(moat_options_set_audit_dir(options.get(), second_log.c_str())), "OK");
   ASSERT_EQ(Describe(moat_options_set_intra_op_threads(options.get(), 7)), "OK");
   std::string error = OpenError(MOAT_ABI_VERSION, options.get());
   EXPECT_EQ(error.rfind("FAILED_PRECONDITION: moat_runtime_open: intra-op threads 7 differ", 0), 0u) << error;

@@ -107,8 +107,13 @@ std::set<std::string> InferObjects() {
   return names;
 }
 
-// The lines after the first, which names the image and the model input.
-std::string Boxes(const std::string& output) { return output.substr(output.find('\n') + 1); }
+// The lines after the first, which names the image and the model input, up
+// to the audit receipt, which differs for each request.
+std::string Boxes(const std::string& output) {
+  size_t start = output.find('\n') + 1;
+  size_t receipt = output.find("audit receipt: ");
+  return output.substr(start, receipt == std::string::npos ? std::string::npos : receipt - start);
+}
 
 class InferCommandDetector : public ::testing::Test {
  protected:
@@ -129,16 +134,19 @@ class InferCommandDetector : public ::testing::Test {
   static inline std::string* http_output_ = nullptr;  // the plain HTTP run's output
 };
 
-TEST_F(InferCommandDetector, Http) { EXPECT_THAT(*http_output_, HasSubstr("text regions: 7")); }
+TEST_F(InferCommandDetector, Http) {
+  EXPECT_THAT(*http_output_, HasSubstr("text regions: 7\naudit receipt: moat-receipt-v1:"));
+}
 
 TEST_F(InferCommandDetector, Grpc) {
   RunResult result = RunDetector("--protocol grpc --url " + served_->grpc_target());
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_EQ(result.output, *http_output_);
+  EXPECT_EQ(Boxes(result.output), Boxes(*http_output_));
+  EXPECT_THAT(result.output, HasSubstr("audit receipt: moat-receipt-v1:"));
 
   result = RunDetector("--protocol grpc --url grpc://" + served_->grpc_target() + " --wait-ready 5");
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_EQ(result.output, *http_output_);
+  EXPECT_EQ(Boxes(result.output), Boxes(*http_output_));
 }
 
 TEST_F(InferCommandDetector, SharedMemory) {
@@ -149,6 +157,7 @@ TEST_F(InferCommandDetector, SharedMemory) {
     RunResult result = RunDetector("--protocol " + protocol + " --url " + url + " --shared-memory");
     ASSERT_EQ(result.exit_code, 0) << result.output;
     EXPECT_EQ(Boxes(result.output), Boxes(*http_output_));
+    EXPECT_THAT(result.output, HasSubstr("audit receipt: moat-receipt-v1:"));
 
     // The region was unregistered and the object unlinked.
     StatusOr<std::vector<shm::RegionInfo>> regions = served_->shared_memory().GetStatus("");

@@ -12,6 +12,7 @@
 #include "repository/model_service.h"
 #include "runtime/onnx_runtime.h"
 #include "server/http_server.h"
+#include "testing/audit_records.h"
 #include "testing/signed_repository.h"
 
 namespace moat {
@@ -24,8 +25,11 @@ using testing::SignedRepository;
 class DetectorHttpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto service = repository::ModelService::Create(
-        {repo_.repository_dir(), repo_.trust_dir(), repo_.audit_log_path(), /*audit_sync=*/true});
+    repository::ModelServiceOptions service_options;
+    service_options.repository_dir = repo_.repository_dir();
+    service_options.trust_dir = repo_.trust_dir();
+    service_options.audit = moat::testing::TestAuditOptions(repo_.audit_dir(), audit::AuditDurability::kSync);
+    auto service = repository::ModelService::Create(service_options);
     ASSERT_TRUE(service.ok()) << service.status().ToString();
     service_ = std::move(service).value();
     server::HttpServerOptions options;
@@ -107,9 +111,7 @@ TEST_F(DetectorHttpTest, InferenceIsAuditedWithDigests) {
   RunOverHttp({});
   server_->Stop();
   service_.reset();
-  auto report = audit::VerifyAuditLogFile(repo_.audit_log_path());
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
-  auto log = ReadFile(repo_.audit_log_path());
+  auto log = moat::testing::ReadAuditLog(repo_.audit_dir());
   ASSERT_TRUE(log.ok());
   EXPECT_NE(log->find(audit::DigestTensors(std::span<const Tensor>(&input_, 1))), std::string::npos);
   EXPECT_NE(log->find(audit::DigestTensors(expected)), std::string::npos);

@@ -48,6 +48,7 @@ class BlockingService final : public InferenceService {
                              const std::string& version, const Status& reason) override {
     fake_.RecordRejectedRequest(context, model, version, reason);
   }
+  std::string MetricsText() const override { return fake_.MetricsText(); }
 
   StatusOr<InferenceResponse> Infer(const InferenceRequest& request, const RequestContext& context) override {
     std::unique_lock lock(mutex_);

@@ -11,6 +11,7 @@
 
 #include <rapidjson/document.h>
 
+#include "testing/audit_records.h"
 #include "testing/run_command.h"
 #include "testing/served_models.h"
 #include "testing/signed_repository.h"
@@ -139,17 +140,16 @@ TEST_F(BenchCommandTest, OnnxRuntimeInProcess) {
 
 TEST_F(BenchCommandTest, CapiInProcessAuditsEveryRequest) {
   const testing::SignedRepository& repository = served_->repository();
-  std::string audit_log = repository.root() + "/bench-capi-audit.log";
+  std::string audit_dir = repository.root() + "/bench-capi-audit";
   RunResult result = RunBench("--protocol capi --repository '" + repository.repository_dir() + "' --trust '" +
-                              repository.trust_dir() + "' --audit-log '" + audit_log + "' --audit-no-sync");
+                              repository.trust_dir() + "' --audit-dir '" + audit_dir +
+                              "' --audit-durability batched");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   CheckReport("capi");
   // Each request through the C API leaves an inference record.
-  std::ifstream log(audit_log);
-  std::string line;
   size_t inferences = 0;
-  while (std::getline(log, line)) {
-    if (line.find("\"type\":\"inference\"") != std::string::npos) ++inferences;
+  for (const std::string& record : testing::ReadAuditRecords(audit_dir)) {
+    if (record.find("\"type\":\"inference\"") != std::string::npos) ++inferences;
   }
   EXPECT_GT(inferences, 0u);
 }

@@ -8,6 +8,7 @@
 #include "common/file.h"
 #include "repository/model_service.h"
 #include "testing/signed_repository.h"
+#include "testing/audit_records.h"
 
 namespace moat::repository {
 namespace {
@@ -18,8 +19,11 @@ using moat::testing::TestModelPath;
 RequestContext Operator() { return {"op-1", "test", "127.0.0.1:2"}; }
 
 std::unique_ptr<ModelService> Create(const SignedRepository& repo, bool allow_model_control) {
-  ModelServiceOptions options{repo.repository_dir(), repo.trust_dir(), repo.audit_log_path(), false,
-                              allow_model_control};
+  ModelServiceOptions options;
+  options.repository_dir = repo.repository_dir();
+  options.trust_dir = repo.trust_dir();
+  options.audit = moat::testing::TestAuditOptions(repo.audit_dir());
+  options.allow_model_control = allow_model_control;
   auto service = ModelService::Create(options);
   EXPECT_TRUE(service.ok()) << service.status().ToString();
   return service.ok() ? std::move(service).value() : nullptr;
@@ -69,7 +73,7 @@ TEST(ModelControl, UnloadThenLoadAgain) {
   EXPECT_EQ(response->model_version, 2);
 
   service.reset();
-  auto log = ReadFile(repo.audit_log_path());
+  auto log = moat::testing::ReadAuditLog(repo.audit_dir());
   ASSERT_TRUE(log.ok());
   EXPECT_NE(log->find("\"model_unloaded\""), std::string::npos);
   EXPECT_NE(log->find("\"op-1\""), std::string::npos);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/file.h"
+#include "testing/audit_records.h"
 #include "testing/signed_repository.h"
 
 namespace moat::repository {
@@ -26,14 +27,17 @@ Tensor Fp32(const std::string& name, std::vector<int64_t> shape, float fill) {
 RequestContext Context() { return {"test-request", "test", "127.0.0.1:1"}; }
 
 std::unique_ptr<ModelService> Create(const SignedRepository& repo) {
-  auto service = ModelService::Create(
-      {repo.repository_dir(), repo.trust_dir(), repo.audit_log_path(), /*audit_sync=*/false});
+  ModelServiceOptions options;
+  options.repository_dir = repo.repository_dir();
+  options.trust_dir = repo.trust_dir();
+  options.audit = moat::testing::TestAuditOptions(repo.audit_dir());
+  auto service = ModelService::Create(options);
   EXPECT_TRUE(service.ok()) << service.status().ToString();
   return service.ok() ? std::move(service).value() : nullptr;
 }
 
 std::string ReadAudit(const SignedRepository& repo) {
-  auto contents = ReadFile(repo.audit_log_path());
+  auto contents = moat::testing::ReadAuditLog(repo.audit_dir());
   return contents.ok() ? *contents : "";
 }
 
@@ -149,10 +153,8 @@ TEST_F(ModelServiceTest, AuditsEveryOutcome) {
     ASSERT_FALSE(service->Infer(bad, Context()).ok());
     service->RecordRejectedRequest(Context(), "identity", "1", InvalidArgumentError("malformed JSON"));
   }
-  auto report = audit::VerifyAuditLogFile(repo_.audit_log_path());
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
   // start, three model_loaded, one inference, one failed inference, one rejected, stop.
-  EXPECT_EQ(report->records, 8u);
+  EXPECT_EQ(moat::testing::ReadAuditRecords(repo_.audit_dir()).size(), 8u);
   std::string log = ReadAudit(repo_);
   EXPECT_NE(log.find("\"model_loaded\""), std::string::npos);
   EXPECT_NE(log.find("malformed JSON"), std::string::npos);

@@ -13,6 +13,7 @@
 #include "testing/held_queue.h"
 #include "testing/model_service.h"
 #include "testing/signed_repository.h"
+#include "testing/audit_records.h"
 
 namespace moat::repository {
 namespace {
@@ -35,8 +36,7 @@ ModelServiceOptions Options(const SignedRepository& repo, const std::string& con
   ModelServiceOptions options;
   options.repository_dir = repo.repository_dir();
   options.trust_dir = repo.trust_dir();
-  options.audit_log_path = repo.audit_log_path();
-  options.audit_sync = false;
+  options.audit = moat::testing::TestAuditOptions(repo.audit_dir(), audit::AuditDurability::kSync);
   options.allow_model_control = true;
   auto config = config::ParseServingConfig(config_text, "test.conf");
   EXPECT_TRUE(config.ok()) << config.status().ToString();
@@ -45,7 +45,7 @@ ModelServiceOptions Options(const SignedRepository& repo, const std::string& con
 }
 
 std::string ReadAudit(const SignedRepository& repo) {
-  auto contents = ReadFile(repo.audit_log_path());
+  auto contents = moat::testing::ReadAuditLog(repo.audit_dir());
   return contents.ok() ? *contents : "";
 }
 

@@ -92,6 +92,8 @@ class FakeService final : public InferenceService {
     return model_control_error.ok() ? Check(model, std::nullopt) : model_control_error;
   }
 
+  std::string MetricsText() const override { return "moat_fake_metric 1\n"; }
+
   void RecordRejectedRequest(const RequestContext& context, const std::string& model,
                              const std::string& version, const Status& reason) override {
     std::lock_guard lock(mutex_);

@@ -16,6 +16,7 @@
 #include "testing/start_http_server.h"
 #include "testing/tensor_bytes.h"
 #include "testing/tiny_models.h"
+#include "testing/audit_records.h"
 
 namespace moat::server {
 namespace {
@@ -216,7 +217,7 @@ TEST_F(ModelServiceHttpTest, UnencodableJsonOutputIsAudited) {
 
   // The inference succeeded and is recorded. A second record states that its
   // result was rejected on the way out.
-  auto log = ReadFile(repository_->audit_log_path());
+  auto log = moat::testing::ReadAuditLog(repository_->audit_dir());
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   std::vector<std::string> records;
   for (size_t start = 0, end; (end = log->find('\n', start)) != std::string::npos; start = end + 1) {

@@ -16,6 +16,7 @@
 #include "testing/model_service.h"
 #include "testing/signed_repository.h"
 #include "testing/start_http_server.h"
+#include "testing/audit_records.h"
 
 namespace moat::server {
 namespace {
@@ -110,7 +111,7 @@ uint64_t ExecutionCount(repository::ModelService& service) {
 }
 
 std::string ReadAudit(const HeldServer& served) {
-  auto contents = ReadFile(served.repository().audit_log_path());
+  auto contents = moat::testing::ReadAuditLog(served.repository().audit_dir());
   return contents.ok() ? *contents : "";
 }
 

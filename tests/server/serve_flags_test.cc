@@ -40,8 +40,8 @@ class ServeProcess {
     std::vector<std::string> args = {MOAT_BINARY,       "serve",
                                      "--repository",    repository.repository_dir(),
                                      "--trust",         repository.trust_dir(),
-                                     "--audit-log",     repository.audit_log_path(),
-                                     "--audit-no-sync", "--listen",
+                                     "--audit-dir",     repository.audit_dir(),
+                                     "--audit-durability", "batched", "--listen",
                                      "127.0.0.1:0",     "--port-file",
                                      port_file_};
     args.insert(args.end(), flags.begin(), flags.end());
@@ -170,8 +170,8 @@ TEST(ServeFlags, LogsThreadPlan) {
   std::string port_file = repository.root() + "/port";
   // The shell waits for the port file, which the server writes once it listens.
   std::string command = "ORT_DISABLE_TELEMETRY=1 " + std::string(MOAT_BINARY) + " serve --repository " +
-                        repository.repository_dir() + " --trust " + repository.trust_dir() + " --audit-log " +
-                        repository.audit_log_path() + " --audit-no-sync --listen 127.0.0.1:0 --config " +
+                        repository.repository_dir() + " --trust " + repository.trust_dir() + " --audit-dir " +
+                        repository.audit_dir() + " --audit-durability batched --listen 127.0.0.1:0 --config " +
                         config + " --port-file " + port_file + " > " + log + " 2>&1 & pid=$!; " +
                         "for i in $(seq 600); do [ -s " + port_file + " ] && break; sleep 0.1; done; " +
                         "kill -TERM $pid; wait $pid; cat " + log;
@@ -197,8 +197,8 @@ std::string ServeAndRequest(const moat::testing::SignedRepository& repository, c
                 "exec 3<&-; ";
   }
   std::string command = "ORT_DISABLE_TELEMETRY=1 " + std::string(MOAT_BINARY) + " serve --repository " +
-                        repository.repository_dir() + " --trust " + repository.trust_dir() + " --audit-log " +
-                        repository.audit_log_path() + " --audit-no-sync --listen 127.0.0.1:0 --port-file " +
+                        repository.repository_dir() + " --trust " + repository.trust_dir() + " --audit-dir " +
+                        repository.audit_dir() + " --audit-durability batched --listen 127.0.0.1:0 --port-file " +
                         port_file + " " + flags + " > " + log + " 2>&1 & pid=$!; " +
                         "for i in $(seq 600); do [ -s " + port_file + " ] && break; sleep 0.1; done; " +
                         "port=$(cat " + port_file + "); " + requests + "kill -TERM $pid; wait $pid; cat " + log;

@@ -9,20 +9,21 @@
 
 #include "config/serving_config.h"
 #include "repository/model_service.h"
+#include "testing/audit_records.h"
 #include "testing/signed_repository.h"
 
 namespace moat::testing {
 
 // Creates a ModelService that serves `repository` with the other settings of
-// `options`. The folders and the audit log (in the repository's folder, not
-// synced to disk) replace what `options` has. Adds a test failure and returns
+// `options`. The folders and the audit folder (in the repository's folder,
+// sync, so that a test can read records while the service runs) replace what
+// `options` has. Adds a test failure and returns
 // nullptr when the service cannot be created.
 inline std::unique_ptr<repository::ModelService> CreateModelService(const SignedRepository& repository,
                                                                     repository::ModelServiceOptions options) {
   options.repository_dir = repository.repository_dir();
   options.trust_dir = repository.trust_dir();
-  options.audit_log_path = repository.audit_log_path();
-  options.audit_sync = false;
+  options.audit = TestAuditOptions(repository.audit_dir(), audit::AuditDurability::kSync);
   auto service = repository::ModelService::Create(options);
   if (!service.ok()) {
     ADD_FAILURE() << "ModelService::Create: " << service.status().ToString();

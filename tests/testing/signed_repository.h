@@ -34,7 +34,7 @@ inline std::string DetectorModelPath() {
 
 inline std::string DemoImagePath() { return std::string(MOAT_DEPS_DIR) + "/page.png"; }
 
-// Owns a temporary folder holding keys/, trust/, repo/ and the audit log path;
+// Owns a temporary folder holding keys/, trust/, repo/ and the audit folder path;
 // removes it on destruction.
 class SignedRepository {
  public:
@@ -94,7 +94,8 @@ class SignedRepository {
   const std::string& root() const { return root_; }
   std::string repository_dir() const { return root_ + "/repo"; }
   std::string trust_dir() const { return root_ + "/trust"; }
-  std::string audit_log_path() const { return root_ + "/audit.log"; }
+  // The audit folder; its keys lie beside it (audit.keys, audit.node-key).
+  std::string audit_dir() const { return root_ + "/audit"; }
 
  private:
   std::string root_;
