@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test bench bench-protocols bench-compare fuzz clean
+.PHONY: all deps build demo test crash-test bench bench-protocols bench-compare fuzz clean
 
 all: build
 
@@ -22,6 +22,15 @@ demo: build
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The two SIGKILL crash tests at length (a short run of each is part of
+# `make test`): the segment writer alone, then `moat serve` under load.
+CRASH_ROUNDS ?= 1000
+SERVER_CRASH_ROUNDS ?= 200
+crash-test: build
+	MOAT_CRASH_ROUNDS=$(CRASH_ROUNDS) $(BUILD)/tests/audit_test --gtest_filter='SegmentCrash.*'
+	ORT_DISABLE_TELEMETRY=1 MOAT_CRASH_ROUNDS=$(SERVER_CRASH_ROUNDS) $(BUILD)/tests/e2e_test \
+	  --gtest_filter='AuditCrash.*'
 
 # Median detector latency, in-process ONNX Runtime against HTTP (docs/benchmarks.md).
 bench: build

@@ -2,13 +2,17 @@
 # Runs Moat end to end on one machine over loopback only. The steps: create a
 # publisher key, pack and sign the PaddleOCR v4 text detection model, verify
 # the bundle, and serve it on 127.0.0.1. Then `moat infer` detects the text
-# lines of a photographed page, the server stops, and `moat audit verify`
-# checks the hash chain of its audit log.
+# lines of a photographed page and prints the audit receipt of the request.
+# The server stops; `moat audit prove` and `moat audit verify-receipt` check
+# that receipt offline against a signed checkpoint, `moat audit verify`
+# checks the whole audit log with only the node's public key, and
+# `moat audit query` reads the records with the master key.
 #
 # Usage: scripts/demo.sh [MOAT_BINARY [DEPS_DIR]]
 #   MOAT_BINARY  the moat executable (default: $MOAT_BIN, else build/moat)
 #   DEPS_DIR     the folder filled by scripts/install-deps.sh (default: $MOAT_DEPS_DIR, else .deps)
-# The work folder (keys, bundle, repository, audit log, server log) is
+# The work folder (keys, bundle, repository, audit folder and its keys,
+# server log) is
 # $MOAT_DEMO_DIR, else demo/ beside the binary; it is emptied first.
 set -euo pipefail
 
@@ -76,7 +80,7 @@ step "Verifying the bundle against the trusted keys (moat verify)"
 step "Starting the server on 127.0.0.1 with OS-picked HTTP and gRPC ports (moat serve, log in $work/server.log)"
 "$moat" serve --repository repository --trust trust --listen 127.0.0.1:0 --port-file server.port \
   --grpc-listen 127.0.0.1:0 --grpc-port-file grpc.port --allow-shared-memory \
-  --audit-log audit.log >server.log 2>&1 &
+  --audit-dir audit >server.log 2>&1 &
 server_pid=$!
 port=""
 for ((tenth = 0; tenth < ready_timeout * 10; tenth++)); do
@@ -96,12 +100,26 @@ fi
 echo "server ready at http://127.0.0.1:$port"
 
 step "Detecting text in $(basename "$page") over HTTP (moat infer)"
-"$moat" infer --url "http://127.0.0.1:$port" --model ocr-det --image "$page"
+"$moat" infer --url "http://127.0.0.1:$port" --model ocr-det --image "$page" | tee infer.out
+receipt=$(sed -n 's/^audit receipt: //p' infer.out)
+[ -n "$receipt" ] || fail "the response carried no audit receipt"
 
 grpc_port=$(tr -d '[:space:]' <grpc.port)
 step "The same over gRPC, with the tensors in POSIX shared memory (moat infer --protocol grpc --shared-memory)"
 "$moat" infer --protocol grpc --url "127.0.0.1:$grpc_port" --shared-memory --model ocr-det --image "$page"
 
-step "Stopping the server and verifying its audit log (moat audit verify)"
+step "Stopping the server, which signs a last checkpoint of its audit log"
 stop_server
-"$moat" audit verify audit.log
+
+sequence=$(echo "$receipt" | cut -d: -f3)
+step "Proving record $sequence, named by the receipt, against the latest signed checkpoint (moat audit prove)"
+"$moat" audit prove "$sequence" --audit-dir audit --out proof.json
+
+step "Checking the receipt offline with only the node's public key (moat audit verify-receipt)"
+"$moat" audit verify-receipt --receipt "$receipt" --proof proof.json --public-key audit.node-key.pub
+
+step "Verifying the whole audit log with only the node's public key (moat audit verify)"
+"$moat" audit verify audit --public-key audit.node-key.pub
+
+step "Reading the inference records with the master key (moat audit query)"
+"$moat" audit query --audit-dir audit --key-file audit.keys --type inference

@@ -12,8 +12,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <utility>
+#include <vector>
 
+#include "audit/audit_base.h"
+#include "audit/audit_source.h"
 #include "audit/record.h"
 #include "audit/segment.h"
 #include "common/crypto.h"
@@ -51,7 +55,7 @@ Status EnsureFolder(const std::string& folder) {
 // Writes node.pub when missing; otherwise requires that it names `key`, so
 // that one folder's checkpoints are all signed by one node key.
 Status CheckNodePublicKey(const std::string& folder, const bundle::PrivateKey& key) {
-  std::string path = folder + "/" + kNodePublicKeyFileName;
+  std::string path = folder + "/" + std::string(kAuditNodeKeyFile);
   MOAT_ASSIGN_OR_RETURN(std::string pem, key.public_key().ToPem());
   if (!std::filesystem::exists(std::filesystem::symlink_status(path))) {
     return WriteFileAtomic(path, pem, 0644, /*replace=*/false);
@@ -66,7 +70,7 @@ Status CheckNodePublicKey(const std::string& folder, const bundle::PrivateKey& k
   return OkStatus();
 }
 
-struct CheckpointsFile {
+struct OpenCheckpointsFile {
   int fd = -1;
   uint64_t count = 0;
   std::optional<Checkpoint> last;
@@ -74,11 +78,11 @@ struct CheckpointsFile {
 
 // Opens the checkpoints file, cuts a torn last line and reads the last
 // checkpoint, whose signature must be the node key's.
-StatusOr<CheckpointsFile> OpenCheckpoints(const std::string& folder, const bundle::PublicKey& key) {
-  std::string path = folder + "/" + kCheckpointsFileName;
+StatusOr<OpenCheckpointsFile> OpenCheckpoints(const std::string& folder, const bundle::PublicKey& key) {
+  std::string path = folder + "/" + std::string(kAuditCheckpointsFile);
   int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return FailedPreconditionError(path + ": cannot open: " + ErrnoText(errno));
-  CheckpointsFile file;
+  OpenCheckpointsFile file;
   file.fd = fd;
   auto fail = [&](Status status) {
     ::close(fd);
@@ -116,14 +120,40 @@ StatusOr<CheckpointsFile> OpenCheckpoints(const std::string& folder, const bundl
   return file;
 }
 
+struct FolderStart {
+  AuditBase base;  // segment 1 and record 0 when the folder has no base file
+  MerkleFrontier frontier;
+};
+
+// Reads where the folder starts: segment 1, or the base of a pruning.
+StatusOr<FolderStart> ReadFolderStart(const std::string& folder) {
+  FolderStart start;
+  const std::string path = folder + "/" + std::string(kAuditBaseFile);
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path))) return start;
+  MOAT_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 64 << 10));
+  MOAT_ASSIGN_OR_RETURN(start.base, ParseAuditBase(text, path));
+  MOAT_ASSIGN_OR_RETURN(start.frontier, MerkleFrontier::Restore(start.base.sequence, start.base.frontier));
+  return start;
+}
+
 // Checks that the records on disk still give the latest checkpoint's root:
 // none of the first tree-size records was changed, removed or replaced by an
 // older copy. Reads every segment once.
+// NOTE: SegmentWriter::Open reads them all again, so a start reads the log
+// twice; with retention off that grows with the whole log.
 Status CheckRecordsAgainstCheckpoint(const std::string& folder, const Checkpoint& checkpoint, uint64_t number) {
   const uint64_t size = checkpoint.fields.tree_size;
-  MerkleFrontier frontier;
+  MOAT_ASSIGN_OR_RETURN(FolderStart start, ReadFolderStart(folder));
+  MerkleFrontier frontier = start.frontier;
   std::optional<MerkleHash> root;
-  if (size == 0) root = frontier.Root();
+  if (size == frontier.size()) root = frontier.Root();
+  // Retention deletes only checkpointed records, so the latest checkpoint
+  // never lies before the start of the folder.
+  if (size < frontier.size()) {
+    return DataLossError("audit folder " + folder + ": starts at record " + std::to_string(frontier.size()) +
+                         " but checkpoint " + std::to_string(number) + " (the latest) covers only " +
+                         std::to_string(size) + Hint());
+  }
   StatusOr<SegmentLogScan> scan = ScanSegmentFolder(folder, {}, [&](const SegmentRecordView& record) {
     if (frontier.size() >= size) return;
     frontier.Append(LeafHash(record.bytes));
@@ -175,11 +205,9 @@ std::string RecoveryDetails(const RecoveryReport& report, uint64_t failed_append
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-std::string LogIdBytes(const LogId& id) { return std::string(reinterpret_cast<const char*>(id.data()), id.size()); }
-
 std::string ResponseSignatureMessage(const AuditReceipt& receipt, std::string_view output_digest) {
   std::string message(kResponseSignatureMagic);
-  message += receipt.ToString();
+  message += FormatReceipt(receipt);
   message += '\n';
   message += output_digest;
   return message;
@@ -187,17 +215,13 @@ std::string ResponseSignatureMessage(const AuditReceipt& receipt, std::string_vi
 
 }  // namespace
 
-std::string AuditReceipt::ToString() const {
-  return "moat-receipt-v1:" + HexEncode(log_id) + ":" + std::to_string(sequence) + ":" + HexEncode(record_hash);
-}
-
 StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
   if (!options.keys) return InvalidArgumentError("audit log: no master key provider for sealing records");
   if (!options.signing_key) return InvalidArgumentError("audit log: no node key for signing checkpoints");
   if (options.folder.empty()) return InvalidArgumentError("audit log: the folder is empty");
   MOAT_RETURN_IF_ERROR(EnsureFolder(options.folder));
   MOAT_RETURN_IF_ERROR(CheckNodePublicKey(options.folder, *options.signing_key));
-  MOAT_ASSIGN_OR_RETURN(CheckpointsFile checkpoints,
+  MOAT_ASSIGN_OR_RETURN(OpenCheckpointsFile checkpoints,
                         OpenCheckpoints(options.folder, options.signing_key->public_key()));
   if (checkpoints.last) {
     Status matches = CheckRecordsAgainstCheckpoint(options.folder, *checkpoints.last, checkpoints.count);
@@ -239,6 +263,7 @@ AuditLog::AuditLog(AuditLogOptions options, std::unique_ptr<SegmentWriter> write
                    std::optional<Checkpoint> last_checkpoint, uint64_t checkpoint_count)
     : options_(std::move(options)),
       writer_(std::move(writer)),
+      cipher_(std::make_unique<RecordCipher>(*options_.keys, writer_->log_id())),
       checkpoints_fd_(checkpoints_fd),
       last_checkpoint_(std::move(last_checkpoint)),
       checkpoint_count_(checkpoint_count),
@@ -275,21 +300,16 @@ StatusOr<AuditReceipt> AuditLog::AppendOnce(const AuditEvent& event) {
                                 std::to_string(kMaxRecordPlaintextBytes));
   }
   const LogId& id = writer_->log_id();
-  auto done = writer_->AppendBuilt([&](uint64_t sequence) -> StatusOr<std::string> {
-    const uint64_t period = sequence >> kKeyPeriodBits;
-    auto cipher = ciphers_.find(period);
-    if (cipher == ciphers_.end()) {
-      MOAT_ASSIGN_OR_RETURN(std::unique_ptr<PayloadCipher> created,
-                            PayloadCipher::Create(*options_.keys, LogIdBytes(id), period));
-      ciphers_.clear();  // periods only grow, so an older data key is never needed again
-      cipher = ciphers_.emplace(period, std::move(created)).first;
-    }
-    return cipher->second->Seal(RecordPrefix(sequence) + rest, RecordAad(period, sequence));
-  });
+  auto done = writer_->AppendBuilt(
+      [&](uint64_t sequence) -> StatusOr<std::string> { return cipher_->Seal(sequence, RecordPrefix(sequence) + rest); });
   MOAT_ASSIGN_OR_RETURN(AppendResult appended, done.get());
 
   uint64_t every = options_.checkpoint_every_records;
-  if (every > 0 && appended.sequence + 1 - checkpointed_records_.load() >= every) loop_wake_.notify_one();
+  // One wake-up per due checkpoint: the flag is cleared when it is emitted.
+  if (every > 0 && appended.sequence + 1 - checkpointed_records_.load() >= every &&
+      !checkpoint_wake_sent_.exchange(true)) {
+    loop_wake_.notify_one();
+  }
   return AuditReceipt{id, appended.sequence, appended.leaf_hash};
 }
 
@@ -323,7 +343,65 @@ bool AuditLog::TryResume() {
   return true;
 }
 
-Status AuditLog::CheckpointNow() { return EmitCheckpoint(/*forced=*/true); }
+Status AuditLog::CheckpointNow() {
+  MOAT_RETURN_IF_ERROR(EmitCheckpoint(/*forced=*/true));
+  return PruneExpiredSegments();
+}
+
+Status AuditLog::PruneExpiredSegments() {
+  if (options_.retention.count() <= 0) return OkStatus();
+  std::lock_guard lock(checkpoint_mutex_);
+  const std::string& dir = folder();
+  std::map<uint64_t, std::string> segments;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (auto index = SegmentIndexFromFileName(entry.path().filename().string())) segments[*index] = entry.path();
+  }
+  if (error) return UnavailableError(dir + ": cannot list the segments: " + error.message());
+
+  MOAT_ASSIGN_OR_RETURN(FolderStart start, ReadFolderStart(dir));
+  const AuditBase& base = start.base;
+  MerkleFrontier frontier = start.frontier;
+  const std::string base_path = dir + "/" + std::string(kAuditBaseFile);
+  std::erase_if(segments, [&](const auto& entry) { return entry.first < base.segment_index; });
+  if (segments.size() < 2) return OkStatus();
+
+  const uint64_t covered = checkpointed_records_.load();
+  const auto oldest_kept = std::filesystem::file_time_type::clock::now() - options_.retention;
+  std::vector<std::string> expired;
+  SegmentExpectation expected{writer_->log_id(), base.segment_index, base.sequence, base.chain_hash};
+  for (auto it = segments.begin(); std::next(it) != segments.end(); ++it) {
+    if (it->first != expected.index) break;
+    auto modified = std::filesystem::last_write_time(it->second, error);
+    if (error || modified > oldest_kept) break;
+    MerkleFrontier next = frontier;
+    StatusOr<SegmentScan> scan = ReadSegmentFile(it->second, expected, {}, [&](const SegmentRecordView& record) {
+      next.Append(LeafHash(record.bytes));
+    });
+    if (!scan.ok()) return scan.status();
+    // Only records that a signed checkpoint covers may go.
+    if (next.size() > covered || scan->torn_bytes > 0) break;
+    frontier = std::move(next);
+    expired.push_back(it->second);
+    expected = {writer_->log_id(), it->first + 1, frontier.size(), scan->chain_hash};
+  }
+  if (expired.empty()) return OkStatus();
+
+  AuditBase pruned{expected.index, expected.first_sequence, expected.previous_chain_hash, frontier.subtree_roots()};
+  MOAT_RETURN_IF_ERROR(WriteFileAtomic(base_path, EncodeAuditBase(pruned), 0600));
+  for (const std::string& path : expired) {
+    if (::unlink(path.c_str()) != 0) return UnavailableError(path + ": cannot delete: " + ErrnoText(errno));
+  }
+  spdlog::info("audit log {}: retention deleted {} segment(s), records {} to {}", dir, expired.size(), base.sequence,
+               pruned.sequence - 1);
+  AuditEvent event;
+  event.type = record_type::kLogPruned;
+  event.details = "{\"segments\":" + std::to_string(expired.size()) + ",\"first_segment\":" +
+                  std::to_string(base.segment_index) + ",\"first_record\":" + std::to_string(base.sequence) +
+                  ",\"records_deleted\":" + std::to_string(pruned.sequence - base.sequence) +
+                  ",\"retention_s\":" + std::to_string(options_.retention.count()) + "}";
+  return AppendOnce(event).status();
+}
 
 Status AuditLog::EmitCheckpoint(bool forced) {
   std::lock_guard lock(checkpoint_mutex_);
@@ -345,9 +423,11 @@ Status AuditLog::EmitCheckpoint(bool forced) {
     fields.previous_hash = CheckpointHash(*last_checkpoint_);
   }
   MOAT_ASSIGN_OR_RETURN(Checkpoint checkpoint, SignCheckpoint(fields, *options_.signing_key));
+  // NOTE: retention leaves this file whole. At one checkpoint per 5 s of
+  // traffic it grows by about 5 MB a day.
   std::string line = CheckpointToLine(checkpoint) + "\n";
 
-  const std::string path = folder() + "/" + kCheckpointsFileName;
+  const std::string path = folder() + "/" + std::string(kAuditCheckpointsFile);
   std::string_view rest = line;
   while (!rest.empty()) {
     ssize_t n = ::write(checkpoints_fd_, rest.data(), rest.size());
@@ -366,6 +446,7 @@ Status AuditLog::EmitCheckpoint(bool forced) {
   last_checkpoint_ = std::move(checkpoint);
   checkpoint_count_.fetch_add(1);
   checkpointed_records_.store(fields.tree_size);
+  checkpoint_wake_sent_.store(false);
   return OkStatus();
 }
 
@@ -385,6 +466,8 @@ void AuditLog::CheckpointLoop() {
       Status emitted = EmitCheckpoint(/*forced=*/false);
       if (emitted.ok()) {
         policy.MarkEmitted(checkpointed_records_.load());
+        Status pruned = PruneExpiredSegments();
+        if (!pruned.ok()) spdlog::error("audit log {}: retention failed: {}", folder(), pruned.ToString());
       } else {
         spdlog::error("audit log {}: checkpoint failed: {}", folder(), emitted.ToString());
       }
@@ -421,7 +504,7 @@ AuditLogStats AuditLog::stats() const {
 Status VerifyResponseSignature(const bundle::PublicKey& key, const AuditReceipt& receipt,
                                std::string_view output_digest, std::string_view signature) {
   if (!key.Verify(ResponseSignatureMessage(receipt, output_digest), signature)) {
-    return DataLossError("response signature does not match receipt " + receipt.ToString() +
+    return DataLossError("response signature does not match receipt " + FormatReceipt(receipt) +
                          " and output digest '" + std::string(output_digest) + "' under node key " + key.key_id());
   }
   return OkStatus();

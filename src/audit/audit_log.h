@@ -25,21 +25,14 @@
 #include "audit/event.h"
 #include "audit/node_identity.h"
 #include "audit/payload_crypto.h"
+#include "audit/receipt.h"
 #include "audit/segment_writer.h"
+#include "audit/stored_record.h"
 #include "audit/tensor_digest.h"
 #include "bundle/keys.h"
 #include "common/status.h"
 
 namespace moat::audit {
-
-// Files of an audit folder beside the segments.
-inline constexpr char kCheckpointsFileName[] = "checkpoints";
-inline constexpr char kNodePublicKeyFileName[] = "node.pub";
-
-// Each data key seals the records of one key period of 2^20 sequence
-// numbers: key period P = seq >> kKeyPeriodBits. The count stays far below
-// the GCM limit per key, also across restarts.
-inline constexpr int kKeyPeriodBits = 20;
 
 // The prefix of every response signature's message, so that it cannot be
 // taken for a signature of a checkpoint or a manifest.
@@ -58,6 +51,11 @@ struct AuditLogOptions {
   std::chrono::milliseconds batch_max_delay{100};
   uint64_t max_segment_bytes = uint64_t{64} << 20;
   std::chrono::milliseconds max_segment_age = std::chrono::hours(1);
+  // Retention: segments last written longer ago than this are deleted once a
+  // signed checkpoint covers them, oldest first; a `base` file then records
+  // where the kept log starts. 0 keeps every segment. The segment being
+  // written is never deleted.
+  std::chrono::seconds retention{0};
   // A checkpoint is signed after this many new records or this long after
   // the last one, whichever comes first, and at Close. 0 disables a rule.
   uint64_t checkpoint_every_records = 10000;
@@ -77,15 +75,8 @@ struct AuditLogOptions {
 
 // What a response carries so that its record can be proven later: the
 // record's sequence number and hash (the RFC 6962 leaf hash of the stored
-// record) in the log named by log_id.
-struct AuditReceipt {
-  LogId log_id{};
-  uint64_t sequence = 0;
-  MerkleHash record_hash{};
-
-  // "moat-receipt-v1:<32 hex log id>:<seq>:<64 hex record hash>"
-  std::string ToString() const;
-};
+// record) in the log named by log_id. FormatReceipt gives its text form.
+using AuditReceipt = Receipt;
 
 struct AuditLogStats {
   uint64_t records = 0;          // records accepted since the log was created
@@ -119,14 +110,15 @@ class AuditLog {
   StatusOr<AuditReceipt> Append(const AuditEvent& event);
 
   // Makes every record appended so far durable and signs a checkpoint that
-  // covers them, unless the latest checkpoint already does.
+  // covers them, unless the latest checkpoint already does. Then applies
+  // the retention.
   Status CheckpointNow();
 
   // Stops the checkpoint thread, then flushes and signs a final checkpoint.
   // Later calls do nothing. Append must not be called afterwards.
   Status Close();
 
-  // Signs kResponseSignatureMagic || receipt string || "\n" || output digest
+  // Signs kResponseSignatureMagic || FormatReceipt(receipt) || "\n" || output digest
   // with the node key; returns the 64-byte signature.
   StatusOr<std::string> SignResponse(const AuditReceipt& receipt, std::string_view output_digest) const;
 
@@ -143,19 +135,21 @@ class AuditLog {
   // Returns true when the writer works again.
   bool TryResume();
   Status EmitCheckpoint(bool forced);
+  // Deletes the expired segments that the latest checkpoint covers.
+  Status PruneExpiredSegments();
   void CheckpointLoop();
   int64_t NowMicros() const;
 
   const AuditLogOptions options_;
   const std::unique_ptr<SegmentWriter> writer_;
-  // Guarded by the writer's lock: only touched from AppendBuilt's builder.
-  std::map<uint64_t, std::unique_ptr<PayloadCipher>> ciphers_;
+  const std::unique_ptr<RecordCipher> cipher_;
 
   std::mutex checkpoint_mutex_;  // serialises EmitCheckpoint
   const int checkpoints_fd_;
   std::optional<Checkpoint> last_checkpoint_;  // guarded by checkpoint_mutex_
   std::atomic<uint64_t> checkpoint_count_;
   std::atomic<uint64_t> checkpointed_records_;
+  std::atomic<bool> checkpoint_wake_sent_{false};
 
   std::mutex loop_mutex_;
   std::condition_variable loop_wake_;

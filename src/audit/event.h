@@ -19,6 +19,7 @@ inline constexpr char kModelRejected[] = "model_rejected";
 inline constexpr char kConfigReload[] = "config_reload";
 inline constexpr char kLogRecovered[] = "log_recovered";
 inline constexpr char kAuditFailure[] = "audit_failure";
+inline constexpr char kLogPruned[] = "log_pruned";
 }  // namespace record_type
 
 // The principal of every request until authentication exists.

@@ -19,6 +19,11 @@ constexpr int64_t kMicrosPerSecond = 1'000'000;
 
 void WriteString(JsonWriter& writer, std::string_view key, std::string_view value) {
   writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  // Nearly every value is valid already; only the others pay for a copy.
+  if (IsValidUtf8(value)) {
+    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    return;
+  }
   std::string valid = ToValidUtf8(value);
   writer.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
 }
@@ -60,7 +65,8 @@ std::string RecordPrefix(uint64_t seq) {
 }
 
 std::string EncodeRecordRest(const AuditEvent& event, std::string_view time, std::string_view host) {
-  rapidjson::StringBuffer buffer;
+  // Sized for a typical record, so that the buffer does not grow while it is written.
+  rapidjson::StringBuffer buffer(nullptr, 1024);
   JsonWriter writer(buffer);
   writer.StartObject();
   WriteString(writer, "type", event.type);

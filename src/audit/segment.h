@@ -75,6 +75,9 @@ Sha256Digest NextChainHash(const Sha256Digest& previous, std::string_view record
 
 // File name of segment `index`, e.g. "segment-000000000001.log".
 std::string SegmentFileName(uint64_t index);
+// Returns the index that a segment file name states, or nullopt when `name`
+// is not "segment-" + 12 decimal digits + ".log".
+std::optional<uint64_t> SegmentIndexFromFileName(std::string_view name);
 
 // Expected header fields of a segment. An unset log_id accepts the segment's own.
 struct SegmentExpectation {
@@ -127,7 +130,10 @@ StatusOr<SegmentScan> ReadSegmentFile(const std::string& path, const SegmentExpe
 struct SegmentLogScan {
   std::optional<LogId> log_id;  // unset when the folder has no segment
   std::vector<uint64_t> segment_indexes;
-  uint64_t record_count = 0;
+  // Records before the first segment present: 0, or the `base` file's
+  // sequence when older segments were pruned (audit_base.h).
+  uint64_t first_sequence = 0;
+  uint64_t record_count = 0;  // the next sequence number
   Sha256Digest chain_hash{};
   MerkleFrontier merkle;
   // Torn tail of the last segment: its path, bytes and valid length. A last
@@ -138,9 +144,10 @@ struct SegmentLogScan {
 };
 
 // Validates every segment of `folder` in index order: the indexes must be
-// 1, 2, ... without gaps, each header must continue the previous segment's
-// log id, record count and chain hash, and only the last segment may end in
-// a torn tail. Changes nothing on disk. Errors: DATA_LOSS naming the file,
+// 1, 2, ... without gaps, or start at the index that a `base` file names
+// (whose frontier and chain hash then start the tree and the chain). Each
+// header must continue the previous segment's log id, record count and chain
+// hash, and only the last segment may end in a torn tail. Changes nothing on disk. Errors: DATA_LOSS naming the file,
 // offset and sequence number; FAILED_PRECONDITION when the folder cannot be read.
 StatusOr<SegmentLogScan> ScanSegmentFolder(const std::string& folder, const SegmentReaderOptions& options = {},
                                            const std::function<void(const SegmentRecordView&)>& on_record = {});

@@ -211,11 +211,24 @@ void SegmentWriter::EnqueueLocked(std::string record, std::promise<StatusOr<Appe
   AppendFrame(record, pending.frame);
   if (options_.durability == SegmentDurability::kBatched) {
     promise.set_value(pending.result);
-  } else {
-    pending.done = std::move(promise);
+    queue_.push_back(std::move(pending));
+    // A batched record wakes the writer only when it starts a window (so that
+    // the writer arms its timer) or closes one. Waking it for every record
+    // would cost a thread switch per request.
+    if (queue_.size() == 1 || BatchDueLocked()) wake_writer_.notify_one();
+    return;
   }
+  pending.done = std::move(promise);
   queue_.push_back(std::move(pending));
   wake_writer_.notify_one();
+}
+
+bool SegmentWriter::BatchDueLocked() const {
+  if (queue_.empty()) return false;
+  // Only the queue: the unsynced count belongs to the writer thread. A
+  // batched write is followed by its sync, so both windows start together.
+  return queue_.size() >= options_.batch_max_records ||
+         options_.clock() - queue_.front().appended_at >= options_.batch_max_delay;
 }
 
 Status SegmentWriter::Flush() {
@@ -305,8 +318,17 @@ void SegmentWriter::WriterLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     auto has_work = [&] { return stopping_ || (failure_.ok() && (!queue_.empty() || flush_requests_ > flushes_done_)); };
-    if (batched && unsynced_records_ > 0 && failure_.ok()) {
-      wake_writer_.wait_for(lock, options_.batch_max_delay, has_work);
+    auto batch_due = [&] {
+      return stopping_ || flush_requests_ > flushes_done_ || (failure_.ok() && BatchDueLocked());
+    };
+    if (batched && failure_.ok() && (!queue_.empty() || unsynced_records_ > 0)) {
+      // The window's records wait here until it is full or old enough. The
+      // timeout is in real time; the window's age is in options_.clock.
+      if (queue_.empty()) {
+        wake_writer_.wait_for(lock, options_.batch_max_delay, has_work);
+      } else {
+        while (!batch_due()) wake_writer_.wait_for(lock, options_.batch_max_delay);
+      }
     } else {
       wake_writer_.wait(lock, has_work);
     }

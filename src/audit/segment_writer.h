@@ -131,6 +131,9 @@ class SegmentWriter {
   // Queues `record` as the next sequence number. REQUIRES: mutex_ is held.
   void EnqueueLocked(std::string record, std::promise<StatusOr<AppendResult>> promise);
   Status CheckRecordSize(size_t size) const;
+  // True when the batched window of the queued records is full or old
+  // enough to be written and synced. REQUIRES: mutex_ is held.
+  bool BatchDueLocked() const;
   Status LoadAndStartSegment(RecoveryReport* report);
   Status StartSegment();
   void WriterLoop();

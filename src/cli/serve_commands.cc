@@ -42,6 +42,7 @@ struct ServeFlags {
   int64_t audit_checkpoint_ms = 5000;
   uint64_t audit_segment_mib = 64;
   int64_t audit_segment_minutes = 60;
+  int64_t audit_retention_days = 0;
   std::string audit_on_failure = "closed";
   bool sign_responses = false;
   bool no_audit_for_benchmark = false;
@@ -200,6 +201,7 @@ int RunServe(const ServeFlags& flags) {
   audit.checkpoint_every = std::chrono::milliseconds(flags.audit_checkpoint_ms);
   audit.max_segment_bytes = flags.audit_segment_mib << 20;
   audit.max_segment_age = std::chrono::minutes(flags.audit_segment_minutes);
+  audit.retention = std::chrono::hours(24 * flags.audit_retention_days);
   audit.keys = keys->master_keys;
   audit.signing_key = keys->node_key;
   service_options.audit_fail_open = flags.audit_on_failure == "open";
@@ -325,6 +327,12 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                    "Start a new audit segment after this many minutes")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{525600}));
+  serve
+      ->add_option("--audit-retention-days", flags->audit_retention_days,
+                   "Delete audit segments last written this many days ago, once a signed checkpoint covers "
+                   "them; export them first (moat audit export). 0 keeps every segment")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{36500}));
   serve
       ->add_option("--audit-on-failure", flags->audit_on_failure,
                    "When the audit log cannot be written: closed answers inference with 503 until it can; open "

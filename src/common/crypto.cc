@@ -7,6 +7,18 @@
 
 namespace moat {
 
+namespace {
+
+// SHA-256 fetched once: EVP_sha256() makes every digest fetch it again
+// through OpenSSL 3's provider lookup, which costs more than hashing a
+// small record. Kept for the life of the process.
+const EVP_MD* Sha256Algorithm() {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return algorithm;
+}
+
+}  // namespace
+
 struct Sha256::Impl {
   EVP_MD_CTX* ctx = nullptr;
 };
@@ -14,7 +26,7 @@ struct Sha256::Impl {
 Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
   impl_->ctx = EVP_MD_CTX_new();
   // Allocation failure or a missing SHA-256 means OpenSSL itself is unusable.
-  if (impl_->ctx == nullptr || EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) != 1) {
+  if (impl_->ctx == nullptr || EVP_DigestInit_ex(impl_->ctx, Sha256Algorithm(), nullptr) != 1) {
     throw std::runtime_error("OpenSSL SHA-256 initialisation failed");
   }
 }
@@ -37,7 +49,7 @@ Sha256Digest Sha256::Finish() {
 Sha256Digest Sha256Of(std::span<const uint8_t> bytes) {
   Sha256Digest out{};
   unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr);
+  EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, Sha256Algorithm(), nullptr);
   return out;
 }
 

@@ -397,7 +397,7 @@ StatusOr<InferenceResponse> ModelService::Infer(const InferenceRequest& request,
     return response;
   }
   if (response.ok() && receipt->has_value()) {
-    response->audit_receipt = (*receipt)->ToString();
+    response->audit_receipt = audit::FormatReceipt(**receipt);
     if (sign_responses_) {
       StatusOr<std::string> signature = audit_->SignResponse(**receipt, event.output_digest);
       if (!signature.ok()) return InternalError("signing the response failed: " + signature.status().message());

@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
@@ -40,7 +41,7 @@ std::unique_ptr<AuditLog> OpenLog(AuditLogOptions options) {
 
 std::vector<Checkpoint> ReadCheckpoints(const std::string& folder) {
   std::vector<Checkpoint> checkpoints;
-  std::string text = testing::ReadAll(folder + "/" + kCheckpointsFileName);
+  std::string text = testing::ReadAll(folder + "/" + std::string(kAuditCheckpointsFile));
   for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
     auto checkpoint = CheckpointFromLine(text.substr(start, end - start));
     EXPECT_TRUE(checkpoint.ok()) << checkpoint.status().ToString();
@@ -77,7 +78,7 @@ TEST(AuditLog, ReceiptsNameSealedRecordsInOrder) {
     EXPECT_EQ(std::string(record["request_id"].GetString()), "req-" + std::to_string(i));
     EXPECT_STREQ(record["node"].GetString(), "node-a");
   }
-  std::string text = receipts[2].ToString();
+  std::string text = FormatReceipt(receipts[2]);
   EXPECT_EQ(text, "moat-receipt-v1:" + HexEncode(receipts[2].log_id) + ":2:" + HexEncode(receipts[2].record_hash));
 }
 
@@ -125,7 +126,7 @@ TEST(AuditLog, CheckpointThreadFollowsTheRecordCount) {
   EXPECT_EQ(log->stats().checkpointed_records, 4u);
 }
 
-TEST(AuditLog, ReopenContinuesTheSequenceAndTheCheckpointChain) {
+TEST(AuditLog, ReopenContinuesSequenceAndChain) {
   TempFolder temp;
   AuditLogOptions options = Options(temp);
   {
@@ -172,7 +173,7 @@ TEST(AuditLog, TornTailIsCutAndRecorded) {
   EXPECT_THAT(records[2], HasSubstr(SegmentFileName(1)));
 }
 
-TEST(AuditLog, RecordsRemovedBelowACheckpointStopTheStart) {
+TEST(AuditLog, RemovedRecordsStopTheStart) {
   TempFolder temp;
   AuditLogOptions options = Options(temp);
   {
@@ -192,7 +193,7 @@ TEST(AuditLog, RecordsRemovedBelowACheckpointStopTheStart) {
   EXPECT_THAT(log.status().message(), HasSubstr("records were removed or an older segment was restored"));
 }
 
-TEST(AuditLog, ChangedRecordBelowACheckpointStopsTheStart) {
+TEST(AuditLog, ChangedRecordStopsTheStart) {
   TempFolder temp;
   AuditLogOptions options = Options(temp);
   {
@@ -243,7 +244,7 @@ TEST(AuditLog, TornCheckpointLineIsCut) {
     ASSERT_NE(log, nullptr);
     ASSERT_TRUE(log->Append(testing::InferenceEvent(0)).ok());
   }
-  std::string path = LogFolder(temp) + "/" + kCheckpointsFileName;
+  std::string path = LogFolder(temp) + "/" + std::string(kAuditCheckpointsFile);
   testing::WriteAll(path, testing::ReadAll(path) + "bW9hd");
   {
     auto log = OpenLog(options);
@@ -290,7 +291,7 @@ TEST(AuditLog, WriteFailureThenResumeRecordsTheGap) {
   EXPECT_THAT(records[2], HasSubstr(R"("request_id":"req-2")"));
 }
 
-TEST(AuditLog, ResponseSignatureCoversReceiptAndOutputDigest) {
+TEST(AuditLog, SignatureCoversReceiptAndDigest) {
   TempFolder temp;
   AuditLogOptions options = Options(temp);
   auto public_key = options.signing_key->public_key();
@@ -307,6 +308,48 @@ TEST(AuditLog, ResponseSignatureCoversReceiptAndOutputDigest) {
   AuditReceipt other = *receipt;
   other.sequence += 1;
   EXPECT_FALSE(VerifyResponseSignature(public_key, other, "digest-a", *signature).ok());
+}
+
+TEST(AuditLog, RetentionKeepsTheLogValid) {
+  TempFolder temp;
+  AuditLogOptions options = Options(temp);
+  options.max_segment_bytes = 1;  // each group starts a new segment
+  options.retention = std::chrono::seconds(3600);
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(log->Append(testing::InferenceEvent(i)).ok());
+    ASSERT_TRUE(log->CheckpointNow().ok());
+  }
+  // Age every segment but the newest by two hours.
+  std::vector<std::filesystem::path> segments;
+  for (const auto& entry : std::filesystem::directory_iterator(LogFolder(temp))) {
+    if (SegmentIndexFromFileName(entry.path().filename().string())) segments.push_back(entry.path());
+  }
+  std::sort(segments.begin(), segments.end());
+  ASSERT_GE(segments.size(), 4u);
+  auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+  for (size_t i = 0; i + 1 < segments.size(); ++i) std::filesystem::last_write_time(segments[i], old);
+  {
+    auto log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(4)).ok());
+    ASSERT_TRUE(log->CheckpointNow().ok());
+  }
+  EXPECT_FALSE(std::filesystem::exists(segments[0]));
+  EXPECT_TRUE(std::filesystem::exists(LogFolder(temp) + "/base"));
+  // The pruned folder still opens: the base frontier gives the signed roots.
+  auto log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  auto receipt = log->Append(testing::InferenceEvent(5));
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  log.reset();
+  auto scan = ScanSegmentFolder(LogFolder(temp));
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  EXPECT_GT(scan->first_sequence, 0u);
+  std::vector<Checkpoint> checkpoints = ReadCheckpoints(LogFolder(temp));
+  EXPECT_EQ(scan->merkle.Root(), checkpoints.back().fields.root);
+  EXPECT_EQ(scan->record_count, checkpoints.back().fields.tree_size);
 }
 
 TEST(AuditLog, EmptyTypeIsRejected) {

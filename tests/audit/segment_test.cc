@@ -54,6 +54,12 @@ LogHead ExpectedHead(int count) {
 
 TEST(Crc32c, MatchesCheckValue) { EXPECT_EQ(Crc32c("123456789"), 0xE3069283u); }
 
+// The iSCSI vectors (RFC 3720, B.4): 32 bytes of 0x00 and of 0xFF.
+TEST(Crc32c, MatchesIscsiVectors) {
+  EXPECT_EQ(Crc32c(std::string(32, '\x00')), 0x8A9136AAu);
+  EXPECT_EQ(Crc32c(std::string(32, '\xFF')), 0x62A8AB43u);
+}
+
 TEST(SegmentFileName, SortsByIndex) {
   EXPECT_EQ(SegmentFileName(1), "segment-000000000001.log");
   EXPECT_LT(SegmentFileName(9), SegmentFileName(10));

@@ -4,7 +4,8 @@
 #
 # Usage: zero_egress.sh MOAT_BINARY SOURCE_DIR DEPS_DIR (as ctest runs it)
 #
-# Runs scripts/demo.sh (keygen, pack, sign, verify, serve, infer, audit verify)
+# Runs scripts/demo.sh (keygen, pack, sign, verify, serve, infer, audit prove,
+# verify-receipt, verify and query)
 # inside an empty network namespace with only loopback up, a fresh HOME, and
 # CI and ORT_DISABLE_TELEMETRY removed from the environment, so that only
 # moat's own setting can turn telemetry off. strace follows every process and
@@ -64,7 +65,8 @@ if [ "$status" -ne 0 ]; then
   problems+=("the demo exited with status $status")
 fi
 grep -q '^text regions: [0-9]' "$output" || problems+=("the demo printed no 'text regions:' line")
-grep -q '^audit log: verified' "$output" || problems+=("the demo printed no 'audit log: verified' line")
+grep -q '^audit log .*: verified' "$output" || problems+=("the demo printed no 'audit log ...: verified' line")
+grep -q '^receipt verified: ' "$output" || problems+=("the demo printed no 'receipt verified:' line")
 [ -s "$trace" ] || problems+=("strace wrote no trace to $trace")
 
 # destination_allowed TEXT: TEXT starts at a "sa_family=" of a socket address.

@@ -83,7 +83,7 @@ std::string ParameterOf(const std::string& body, const char* name) {
   return parameters.HasMember(name) ? parameters[name].GetString() : "";
 }
 
-TEST(AuditHttp, ResponseCarriesTheReceiptOfItsRecord) {
+TEST(AuditHttp, ResponseCarriesItsReceipt) {
   AuditedServer served;
   ASSERT_NE(served.server, nullptr);
   Response response = served.Infer();
@@ -162,7 +162,7 @@ std::function<ssize_t(int, const struct iovec*, int)> FailingWrite(std::atomic<b
   };
 }
 
-TEST(AuditHttp, FailClosedWithholdsResultsUntilTheLogWorks) {
+TEST(AuditHttp, FailClosedAnswers503UntilWritable) {
   std::atomic<bool> failing{false};
   AuditedServer served({}, FailingWrite(failing));
   ASSERT_NE(served.server, nullptr);
@@ -195,7 +195,7 @@ TEST(AuditHttp, FailOpenServesWithoutReceiptAndCounts) {
   EXPECT_THAT(metrics, Not(HasSubstr("moat_audit_append_failures_total 0\n")));
 }
 
-TEST(AuditHttp, AuditTensorsStoresTheTensorsThemselves) {
+TEST(AuditHttp, AuditTensorsStoresTensors) {
   repository::ModelServiceOptions options;
   options.serving_config = moat::testing::ParseTestServingConfig("[model identity]\naudit_tensors = true\n");
   AuditedServer served(options);

@@ -5,13 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "audit/audit_keys.h"
 #include "audit/audit_log.h"
+#include "audit/audit_source.h"
+#include "audit/log_reader.h"
 #include "audit/segment.h"
 
 namespace moat::testing {
@@ -29,37 +29,16 @@ inline audit::AuditLogOptions TestAuditOptions(const std::string& folder,
 inline std::vector<std::string> ReadAuditRecords(const std::string& folder) {
   std::vector<std::string> records;
   auto keys = audit::LoadAuditKeys(audit::DefaultAuditKeyPaths(folder), /*create_missing=*/false);
-  if (!keys.ok()) {
-    ADD_FAILURE() << keys.status().ToString();
+  auto source = audit::AuditSource::Open(folder);
+  if (!keys.ok() || !source.ok()) {
+    ADD_FAILURE() << (keys.ok() ? source.status() : keys.status()).ToString();
     return records;
   }
-  auto scan = audit::ScanSegmentFolder(folder);
-  if (!scan.ok()) {
-    ADD_FAILURE() << scan.status().ToString();
-    return records;
-  }
-  if (!scan->log_id) return records;
-  std::string log_id(reinterpret_cast<const char*>(scan->log_id->data()), scan->log_id->size());
-  std::map<uint64_t, std::unique_ptr<audit::PayloadCipher>> ciphers;
-  auto read = audit::ScanSegmentFolder(folder, {}, [&](const audit::SegmentRecordView& record) {
-    uint64_t period = record.sequence >> audit::kKeyPeriodBits;
-    auto& cipher = ciphers[period];
-    if (!cipher) {
-      auto created = audit::PayloadCipher::Create(*keys->master_keys, log_id, period);
-      if (!created.ok()) {
-        ADD_FAILURE() << created.status().ToString();
-        return;
-      }
-      cipher = std::move(created).value();
-    }
-    auto opened = cipher->Open(record.bytes, audit::RecordAad(period, record.sequence));
-    if (!opened.ok()) {
-      ADD_FAILURE() << "record " << record.sequence << ": " << opened.status().ToString();
-      return;
-    }
-    records.push_back(std::move(opened).value());
+  Status read = audit::ReadAuditRecords(*source, *keys->master_keys, [&](const audit::OpenedRecord& record) {
+    records.push_back(record.plaintext);
+    return OkStatus();
   });
-  if (!read.ok()) ADD_FAILURE() << read.status().ToString();
+  if (!read.ok()) ADD_FAILURE() << read.ToString();
   return records;
 }
 
