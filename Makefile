@@ -42,8 +42,9 @@ bench-protocols: build
 	ORT_DISABLE_TELEMETRY=1 $(BUILD)/bench/protocol_latency --benchmark_repetitions=3 \
 	  --benchmark_report_aggregates_only=true
 
-# Moat against in-process ONNX Runtime and hand-written servers, and dynamic
-# batching; rewrites the tables in docs/benchmarks.md (about 15 minutes).
+# Moat against in-process ONNX Runtime and hand-written servers, dynamic
+# batching, and the cost of auditing; rewrites the tables in
+# docs/benchmarks.md (about 20 minutes).
 bench-compare: build
 	scripts/install-bench-deps.sh
 	ORT_DISABLE_TELEMETRY=1 /usr/bin/python3 bench/compare.py

@@ -2,7 +2,7 @@
 """Run Moat's side-by-side benchmarks on this machine and write the tables
 into docs/benchmarks.md.
 
-Three comparisons, all measured with `moat bench` as the one client:
+Four comparisons, all measured with `moat bench` as the one client:
   overhead  throughput at saturation of the model run in-process on ONNX
             Runtime (same thread settings) against Moat over HTTP and gRPC,
             on PaddleOCR v4 text detection and ResNet-50;
@@ -10,15 +10,24 @@ Three comparisons, all measured with `moat bench` as the one client:
             uvicorn + torch server and a Node.js http + onnxruntime-node
             server, same client and concurrency, keep-alive;
   batching  ResNet-50 throughput and p99 latency against max queue delay and
-            concurrency.
+            concurrency;
+  audit     request rate of add_sub over HTTP and gRPC with auditing off,
+            batched, batched with signed responses, and sync, and the loss
+            of each against "off".
 
 Run from the repository root after `make build` and
-scripts/install-bench-deps.sh (`make bench-compare` does all three):
+scripts/install-bench-deps.sh (`make bench-compare` runs all four):
     ORT_DISABLE_TELEMETRY=1 /usr/bin/python3 bench/compare.py
+The audit comparison alone takes about four minutes and needs neither the
+peers nor ResNet-50:
+    ORT_DISABLE_TELEMETRY=1 /usr/bin/python3 bench/compare.py --only audit
+
+The audit comparison writes its own marked section of the output file, so
+running it alone leaves the other section as it is, and the other way round.
 
 Every server binds 127.0.0.1 on a port the OS picks and is stopped at the
-end. The work folder (bundles, configurations, logs, JSON reports) is
-build/bench-compare, or the folder given with --work.
+end. The work folder (bundles, configurations, logs, audit folders, JSON
+reports) is build/bench-compare, or the folder given with --work.
 """
 
 import argparse
@@ -41,6 +50,10 @@ ADD_SUB_MODEL = os.path.join(ROOT, "tests", "models", "add_sub.onnx")
 READY_TIMEOUT_S = 120
 BEGIN_MARK = "<!-- bench/compare.py writes from here to the end mark; edit the script, not the table -->"
 END_MARK = "<!-- end of bench/compare.py output -->"
+AUDIT_BEGIN_MARK = ("<!-- bench/compare.py --only audit writes from here to the end mark; edit the script, "
+                    "not the table -->")
+AUDIT_END_MARK = "<!-- end of bench/compare.py audit output -->"
+COMPARISONS = ("overhead", "peers", "batching", "audit")
 
 # Input shapes: PaddleOCR detection at a common page-crop size, ResNet-50 at
 # its training size, add_sub with its 16 columns.
@@ -173,8 +186,10 @@ def moat_server(moat: str, work: str, name: str, config: str, flags: list):
         if os.path.exists(path):
             os.remove(path)
     log_path = os.path.join(folder, "server.log")
+    # The audit folder and the keys created beside it (audit.keys,
+    # audit.node-key) stay in the server's own folder.
     command = [moat, "serve", "--repository", os.path.join(work, "repository"), "--trust",
-               os.path.join(work, "trust"), "--audit-log", os.path.join(folder, "audit.log"),
+               os.path.join(work, "trust"), "--audit-dir", os.path.join(folder, "audit"),
                "--config", config_path, "--listen", "127.0.0.1:0", "--port-file", http_file,
                "--grpc-listen", "127.0.0.1:0", "--grpc-port-file", grpc_file, *flags]
     command = pinned(command, SERVER_CPUS)
@@ -273,7 +288,7 @@ def run_peers(bench: Bench, moat: str, work: str, concurrency: str) -> tuple:
             steps = bench.run(f"add_sub-{peer}", ["--url", f"http://127.0.0.1:{port}", "--http-json", *model_args],
                               concurrency)
             runs.append((peer, "HTTP JSON", steps))
-    moat_setups = (("Moat", "sync", []), ("Moat", "batched", ["--audit-no-sync"]))
+    moat_setups = (("Moat", "sync", []), ("Moat", "batched", ["--audit-durability", "batched"]))
     for name, audit, flags in moat_setups:
         with moat_server(moat, work, f"peers-{audit}", "", flags) as (http_port, grpc_port):
             url = f"http://127.0.0.1:{http_port}"
@@ -304,14 +319,70 @@ def run_peers(bench: Bench, moat: str, work: str, concurrency: str) -> tuple:
     ort = bench.run("add_sub-onnxruntime", ["--protocol", "onnxruntime", "--model-file", ADD_SUB_MODEL,
                                             *shape_args("add_sub")], "1", in_process=True)[0]
     overhead["onnxruntime_p50"] = ort["latency_us"]["p50"]
-    for audit, flags in (("sync", []), ("batched", ["--audit-no-sync"])):
-        capi = bench.run(f"add_sub-capi-{audit}",
-                         ["--protocol", "capi", "--repository", os.path.join(work, "repository"), "--trust",
-                          os.path.join(work, "trust"), "--audit-log",
-                          os.path.join(work, "reports", f"capi-{audit}-audit.log"), *flags, *model_args], "1",
-                         in_process=True)[0]
-        overhead[f"capi_{audit}_p50"] = capi["latency_us"]["p50"]
+    for durability in ("sync", "batched"):
+        capi = run_capi(bench, work, f"add_sub-capi-{durability}", durability)
+        overhead[f"capi_{durability}_p50"] = capi["latency_us"]["p50"]
     return rows, overhead
+
+
+def run_capi(bench: Bench, work: str, label: str, durability: str) -> dict:
+    """Runs add_sub through Moat's C API inside `moat bench` at concurrency 1
+    and returns the step. Each label gets its own audit folder under reports/."""
+    audit_dir = os.path.join(work, "reports", f"{label}-audit")
+    return bench.run(label, ["--protocol", "capi", "--repository", os.path.join(work, "repository"), "--trust",
+                             os.path.join(work, "trust"), "--audit-dir", audit_dir, "--audit-durability",
+                             durability, "--model", "add_sub", *shape_args("add_sub")], "1", in_process=True)[0]
+
+
+# Server setups of the audit comparison: (label, `moat serve` flags). The
+# first one is the baseline that the others lose throughput against.
+AUDIT_SETUPS = (
+    ("off", ["--no-audit-for-benchmark"]),
+    ("batched", ["--audit-durability", "batched"]),
+    ("batched, signed responses", ["--audit-durability", "batched", "--sign-responses"]),
+    ("sync", ["--audit-durability", "sync"]),
+)
+
+
+def run_audit(bench: Bench, moat: str, work: str, concurrency: str) -> tuple:
+    """Measures add_sub over HTTP binary and gRPC in every audit setup.
+    Returns (rows, in_process) where in_process contains req/s, p50 and p99
+    of ONNX Runtime alone and of the C API with each audit durability."""
+    model_args = ["--model", "add_sub", *shape_args("add_sub")]
+    rows = []
+    for setup, flags in AUDIT_SETUPS:
+        name = "audit-" + setup.replace(",", "").replace(" ", "-")
+        with moat_server(moat, work, name, "", flags) as (http_port, grpc_port):
+            runs = (("HTTP binary", bench.run(f"add_sub-{name}-binary",
+                                              ["--url", f"http://127.0.0.1:{http_port}", *model_args],
+                                              concurrency)),
+                    ("gRPC", bench.run(f"add_sub-{name}-grpc",
+                                       ["--protocol", "grpc", "--url", f"127.0.0.1:{grpc_port}", *model_args],
+                                       concurrency)))
+        for transport, steps in runs:
+            for step in steps:
+                rows.append({"setup": setup, "transport": transport, "concurrency": step["concurrency"],
+                             "throughput": step["throughput"], "p50": step["latency_us"]["p50"],
+                             "p99": step["latency_us"]["p99"], "errors": step["errors"]})
+    baseline_setup = AUDIT_SETUPS[0][0]
+    baseline = {(row["transport"], row["concurrency"]): row["throughput"] for row in rows
+                if row["setup"] == baseline_setup}
+    for row in rows:
+        base = baseline.get((row["transport"], row["concurrency"]), 0.0)
+        row["loss"] = (1.0 - row["throughput"] / base) * 100.0 if base > 0 else None
+
+    in_process_steps = {
+        "onnxruntime": bench.run("add_sub-audit-onnxruntime", ["--protocol", "onnxruntime", "--model-file",
+                                                              ADD_SUB_MODEL, *shape_args("add_sub")], "1",
+                                 in_process=True)[0],
+    }
+    for durability in ("batched", "sync"):
+        in_process_steps[durability] = run_capi(bench, work, f"add_sub-audit-capi-{durability}", durability)
+    in_process = {}
+    for label, step in in_process_steps.items():
+        in_process[label] = {"throughput": step["throughput"], "p50": step["latency_us"]["p50"],
+                             "p99": step["latency_us"]["p99"]}
+    return rows, in_process
 
 
 def run_batching(bench: Bench, moat: str, work: str, delays: list, concurrency: str) -> list:
@@ -329,6 +400,17 @@ def run_batching(bench: Bench, moat: str, work: str, delays: list, concurrency: 
             rows.append({"delay": label, "concurrency": step["concurrency"], "throughput": step["throughput"],
                          "p50": step["latency_us"]["p50"], "p99": step["latency_us"]["p99"]})
     return rows
+
+
+def describe_commit() -> str:
+    """Returns the short commit hash as Markdown code, followed by a remark
+    when the working tree has changes that the commit does not contain."""
+    def git(*args) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = f"`{git('rev-parse', '--short', 'HEAD') or 'unknown'}`"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += " plus uncommitted changes"
+    return commit
 
 
 def machine_description() -> str:
@@ -357,17 +439,15 @@ def ms_or_us(value_us: float) -> str:
     return f"{value_us / 1000:.1f} ms" if value_us >= 10000 else f"{value_us:.0f} µs"
 
 
-def format_tables(args, commit: str, overhead_rows, peer_rows, capi, batch_rows) -> str:
-    out = [BEGIN_MARK, "", "## Side-by-side run", ""]
-    out.append(f"Measured {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC at commit `{commit}` on: "
-               f"{machine_description()}. Client and servers share the machine.")
-    out.append("")
-    out.append("Command:")
-    out.append("")
-    out.append("```sh")
-    out.append("ORT_DISABLE_TELEMETRY=1 /usr/bin/python3 bench/compare.py " + shlex.join(sys.argv[1:]))
-    out.append("```")
-    out.append("")
+def describe_run(args, commit: str, load_before: float) -> list:
+    """Returns the Markdown lines with the date, commit, machine, command and
+    CPU pinning of a run."""
+    out = [f"Measured {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC at commit {commit} on: "
+           f"{machine_description()}. Client and servers share the machine. The 1-minute load average "
+           f"before the run was {load_before:.2f}.", ""]
+    out += ["Command:", "", "```sh",
+            ("ORT_DISABLE_TELEMETRY=1 /usr/bin/python3 bench/compare.py " + shlex.join(sys.argv[1:])).rstrip(),
+            "```", ""]
     out.append(f"Each step: {args.warmup:g} s warm-up, then a {args.seconds:g} s measurement window.")
     if SERVER_CPUS:
         out.append(f"Servers, peers and in-process runs are pinned to CPU(s) {','.join(map(str, SERVER_CPUS))} and "
@@ -376,6 +456,12 @@ def format_tables(args, commit: str, overhead_rows, peer_rows, capi, batch_rows)
     else:
         out.append("Nothing is pinned: the load generator shares the CPUs with the server under test.")
     out.append("")
+    return out
+
+
+def format_tables(args, commit: str, load_before: float, overhead_rows, peer_rows, capi, batch_rows) -> str:
+    out = [BEGIN_MARK, "", "## Side-by-side run", ""]
+    out += describe_run(args, commit, load_before)
     if overhead_rows:
         out += ["### Serving overhead at saturation", "",
                 "Best throughput over the concurrency sweep " + f"({args.concurrency}) for each path. Moat: "
@@ -390,7 +476,7 @@ def format_tables(args, commit: str, overhead_rows, peer_rows, capi, batch_rows)
         out += ["### Small model: Moat against hand-written servers", "",
                 "Model add_sub (two FP32 [1,16] inputs). Peers speak JSON only, so `HTTP JSON` is the like-"
                 "for-like row. Ratio: requests/s over the fastest peer at the same concurrency. Moat: "
-                "default flags; audit `batched` is `--audit-no-sync`.", "",
+                "default flags; audit `batched` is `--audit-durability batched`.", "",
                 "| server | encoding | concurrency | req/s | p50 | p99 | ratio to fastest peer |",
                 "|---|---|---|---|---|---|---|"]
         for row in peer_rows:
@@ -415,11 +501,50 @@ def format_tables(args, commit: str, overhead_rows, peer_rows, capi, batch_rows)
     return "\n".join(out) + "\n"
 
 
-def write_document(path: str, section: str) -> None:
+def percent_or_dash(value) -> str:
+    return "–" if value is None else f"{value:.1f}%"
+
+
+def format_audit_tables(args, commit: str, load_before: float, rows: list, in_process: dict) -> str:
+    out = [AUDIT_BEGIN_MARK, "", "## Audit cost run", ""]
+    out += describe_run(args, commit, load_before)
+    out += ["Model add_sub (two FP32 [1,16] inputs), one Moat server per setup with default flags besides "
+            "the audit ones. `off` is `--no-audit-for-benchmark` (no audit record at all). `batched` is "
+            "`--audit-durability batched` with the default group of at most 1000 records or 100 ms. "
+            "`signed responses` adds `--sign-responses` (an Ed25519 signature per response). `sync` is "
+            "`--audit-durability sync`, the default. Loss: throughput lost against `off` on the same "
+            "transport and concurrency. A negative loss means faster than `off`. Target: at most 5% in `batched`.", "",
+            "| transport | concurrency | audit | req/s | p50 | p99 | loss against off |",
+            "|---|---|---|---|---|---|---|"]
+    # Grouped by transport and concurrency, so that each setup sits next to
+    # its baseline.
+    setup_order = [setup for setup, _ in AUDIT_SETUPS]
+    for row in sorted(rows, key=lambda r: (r["transport"], r["concurrency"], setup_order.index(r["setup"]))):
+        loss = "baseline" if row["setup"] == setup_order[0] else percent_or_dash(row["loss"])
+        out.append(f"| {row['transport']} | {row['concurrency']} | {row['setup']} | {row['throughput']:.0f} | "
+                   f"{ms_or_us(row['p50'])} | {ms_or_us(row['p99'])} | {loss} |")
+    out.append("")
+    if in_process:
+        out += ["Inside the `moat bench` process, without a network, concurrency 1. The C API cannot turn "
+                "auditing off, so ONNX Runtime alone is the floor:", "",
+                "| path | req/s | p50 | p99 |", "|---|---|---|---|"]
+        for key, label in (("onnxruntime", "ONNX Runtime alone"), ("batched", "C API, audit `batched`"),
+                           ("sync", "C API, audit `sync`")):
+            figures = in_process[key]
+            out.append(f"| {label} | {figures['throughput']:.0f} | {figures['p50']:.1f} µs | "
+                       f"{figures['p99']:.1f} µs |")
+        out.append("")
+    out.append(AUDIT_END_MARK)
+    return "\n".join(out) + "\n"
+
+
+def write_document(path: str, section: str, begin_mark: str, end_mark: str) -> None:
+    """Replaces the text from `begin_mark` to `end_mark` in `path` with
+    `section`, which starts and ends with those marks, or appends it."""
     text = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmarks\n"
-    if BEGIN_MARK in text and END_MARK in text:
-        head, rest = text.split(BEGIN_MARK, 1)
-        tail = rest.split(END_MARK, 1)[1].lstrip("\n")
+    if begin_mark in text and end_mark in text:
+        head, rest = text.split(begin_mark, 1)
+        tail = rest.split(end_mark, 1)[1].lstrip("\n")
         text = head + section + ("\n" + tail if tail else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
@@ -432,9 +557,9 @@ def main() -> int:
     parser.add_argument("--moat", default=os.path.join(ROOT, "build", "moat"), help="moat executable")
     parser.add_argument("--work", default=os.path.join(ROOT, "build", "bench-compare"), help="work folder")
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "benchmarks.md"),
-                        help="Markdown file whose marked section receives the tables")
-    parser.add_argument("--only", default="overhead,peers,batching",
-                        help="comma-separated subset of overhead, peers, batching")
+                        help="Markdown file whose marked sections receive the tables")
+    parser.add_argument("--only", default=",".join(COMPARISONS),
+                        help="comma-separated subset of " + ", ".join(COMPARISONS))
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per step")
     parser.add_argument("--seconds", type=float, default=10.0, help="measurement seconds per step")
     parser.add_argument("--concurrency", default="1,2,4", help="sweep of the overhead comparison")
@@ -442,6 +567,7 @@ def main() -> int:
     parser.add_argument("--batch-concurrency", default="1,4,8", help="sweep of the batching comparison")
     parser.add_argument("--batch-delays", default="0,2000,10000",
                         help="max_queue_delay_us values of the batching comparison")
+    parser.add_argument("--audit-concurrency", default="1,8", help="sweep of the audit comparison")
     parser.add_argument("--no-pin", action="store_true",
                         help="do not pin servers and the load generator to separate CPUs")
     args = parser.parse_args()
@@ -458,22 +584,26 @@ def main() -> int:
               file=sys.stderr)
         return 2
     only = {part.strip() for part in args.only.split(",") if part.strip()}
-    unknown = only - {"overhead", "peers", "batching"}
+    unknown = only - set(COMPARISONS)
     if unknown:
         print(f"compare: unknown comparison(s) in --only: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     moat = os.path.abspath(args.moat)
-    for path, hint in ((moat, "run `make build` first"), (DET_MODEL, "run scripts/install-deps.sh first"),
-                       (os.path.join(DEPS, "node_modules", "onnxruntime-node"),
-                        "run scripts/install-bench-deps.sh first")):
+    needed = [(moat, "run `make build` first")]
+    if "overhead" in only:
+        needed.append((DET_MODEL, "run scripts/install-deps.sh first"))
+    if "peers" in only:
+        needed.append((os.path.join(DEPS, "node_modules", "onnxruntime-node"),
+                       "run scripts/install-bench-deps.sh first"))
+    for path, hint in needed:
         if not os.path.exists(path):
             print(f"compare: {path} not found; {hint}", file=sys.stderr)
             return 2
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
     resnet = os.path.join(work, "resnet50.onnx")
-    # Only the comparisons that run need their models: peers uses add_sub
-    # alone, so it skips the ResNet-50 export (a 100 MB file, about 1 GB of
+    # Only the comparisons that run need their models: peers and audit use
+    # add_sub alone, so they skip the ResNet-50 export (a 100 MB file, about 1 GB of
     # memory while torch writes it).
     models = [("add_sub", ADD_SUB_MODEL)]
     if only & {"overhead", "batching"}:
@@ -485,10 +615,11 @@ def main() -> int:
     if "overhead" in only:
         models.append(("ocr-det", DET_MODEL))
     prepare(moat, work, models)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip() or "unknown"
+    commit = describe_commit()
+    load_before = os.getloadavg()[0]
     bench = Bench(moat, work, args.warmup, args.seconds)
     overhead_rows, peer_rows, capi, batch_rows = [], [], {}, []
+    audit_rows, audit_in_process = [], {}
     try:
         if "overhead" in only:
             overhead_rows = run_overhead(bench, moat, work, resnet, args.concurrency)
@@ -497,12 +628,19 @@ def main() -> int:
         if "batching" in only:
             delays = [int(d) for d in args.batch_delays.split(",") if d.strip()]
             batch_rows = run_batching(bench, moat, work, delays, args.batch_concurrency)
+        if "audit" in only:
+            audit_rows, audit_in_process = run_audit(bench, moat, work, args.audit_concurrency)
     except RuntimeError as error:
         print(f"compare: {error}", file=sys.stderr)
         return 1
-    section = format_tables(args, commit, overhead_rows, peer_rows, capi, batch_rows)
-    print(section)
-    write_document(args.output, section)
+    if only & {"overhead", "peers", "batching"}:
+        section = format_tables(args, commit, load_before, overhead_rows, peer_rows, capi, batch_rows)
+        print(section)
+        write_document(args.output, section, BEGIN_MARK, END_MARK)
+    if "audit" in only:
+        section = format_audit_tables(args, commit, load_before, audit_rows, audit_in_process)
+        print(section)
+        write_document(args.output, section, AUDIT_BEGIN_MARK, AUDIT_END_MARK)
     log(f"wrote the tables into {args.output}")
     return 0
 
