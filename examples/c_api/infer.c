@@ -1,6 +1,6 @@
 /* Runs one inference through Moat's C API and prints the outputs.
  *
- *   infer REPOSITORY TRUST_DIR AUDIT_LOG [MODEL [VALUE...]]
+ *   infer REPOSITORY TRUST_DIR AUDIT_DIR [MODEL [VALUE...]]
  *
  * MODEL (default "add_sub") must take two FP32 inputs INPUT0 and INPUT1 of
  * shape [1, 16], as tests/models/add_sub.onnx does. INPUT0 contains the VALUEs
@@ -50,7 +50,7 @@ static int print_output(const moat_response* response, size_t index) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: %s REPOSITORY TRUST_DIR AUDIT_LOG [MODEL [VALUE...]]\n", argv[0]);
+    fprintf(stderr, "usage: %s REPOSITORY TRUST_DIR AUDIT_DIR [MODEL [VALUE...]]\n", argv[0]);
     return 2;
   }
   const char* model = argc > 4 ? argv[4] : "add_sub";
