@@ -28,11 +28,27 @@ std::string NewKeyId() {
 AuditKeyPaths DefaultAuditKeyPaths(const std::string& audit_folder) {
   std::string base = audit_folder;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
-  return {base + ".keys", base + ".node-key"};
+  return {base + ".keys", base + ".node-key", audit_folder};
 }
 
 StatusOr<AuditKeys> LoadAuditKeys(const AuditKeyPaths& paths, bool create_missing) {
   AuditKeys keys;
+  // Both checks come before either key is created, so a refused start leaves no stray key file.
+  const std::string& folder = paths.audit_folder;
+  if (create_missing && !folder.empty()) {
+    if (!Exists(paths.node_key_file) && Exists(folder + "/node.pub")) {
+      return FailedPreconditionError("audit folder " + folder + " is signed by the node key whose public key is " +
+                                     folder + "/node.pub, but the node key file " + paths.node_key_file +
+                                     " does not exist; pass that private key (moat serve --node-key), or start a "
+                                     "new audit folder");
+    }
+    if (!Exists(paths.master_key_file) && (Exists(folder + "/segment-000000000001.log") || Exists(folder + "/base"))) {
+      return FailedPreconditionError("audit folder " + folder + " has records, but the master key file " +
+                                     paths.master_key_file +
+                                     " does not exist; pass the key file that sealed them (moat serve "
+                                     "--audit-key-file), or start a new audit folder");
+    }
+  }
   if (create_missing && !Exists(paths.master_key_file)) {
     MOAT_RETURN_IF_ERROR(GenerateKeyFile(paths.master_key_file, NewKeyId()));
     keys.created_master_key_file = true;

@@ -65,7 +65,7 @@ Status CheckNodePublicKey(const std::string& folder, const bundle::PrivateKey& k
   if (stored_key.raw() != key.public_key().raw()) {
     return FailedPreconditionError("audit folder " + folder + ": its checkpoints are signed by node key " +
                                    stored_key.key_id() + " (" + path + "), not by the configured node key " +
-                                   key.key_id() + ". Use that key, or start a new audit folder");
+                                   key.key_id() + ". Pass that key (moat serve --node-key), or start a new audit folder");
   }
   return OkStatus();
 }
@@ -151,7 +151,7 @@ Status CheckRecordsAgainstCheckpoint(const std::string& folder, const Checkpoint
   // never lies before the start of the folder.
   if (size < frontier.size()) {
     return DataLossError("audit folder " + folder + ": starts at record " + std::to_string(frontier.size()) +
-                         " but checkpoint " + std::to_string(number) + " (the latest) covers only " +
+                         " but checkpoint " + std::to_string(number - 1) + " (the latest) covers only " +
                          std::to_string(size) + Hint());
   }
   StatusOr<SegmentLogScan> scan = ScanSegmentFolder(folder, {}, [&](const SegmentRecordView& record) {
@@ -163,15 +163,23 @@ Status CheckRecordsAgainstCheckpoint(const std::string& folder, const Checkpoint
     if (scan.status().code() != StatusCode::kDataLoss) return scan.status();
     return DataLossError(scan.status().message() + Hint());
   }
-  std::string which = "checkpoint " + std::to_string(number) + " (the latest, " + std::to_string(size) + " records)";
+  // Numbered from 0, as `moat audit verify` numbers them; line numbers count from 1.
+  std::string which = "checkpoint " + std::to_string(number - 1) + " (line " + std::to_string(number) + " of " +
+                      std::string(kAuditCheckpointsFile) + ", the latest, " + std::to_string(size) + " records)";
+  std::string torn;
+  if (scan->torn_bytes > 0) {
+    torn = " (" + scan->torn_path + " ends in " + std::to_string(scan->torn_bytes) +
+           " bytes that are not a valid record: a cut or changed last record)";
+  }
   if (scan->log_id && *scan->log_id != checkpoint.fields.log_id) {
     return DataLossError("audit folder " + folder + ": the segments belong to log " + HexEncode(*scan->log_id) +
                          " but " + which + " to log " + HexEncode(checkpoint.fields.log_id) + Hint());
   }
   if (scan->record_count < size) {
     return DataLossError("audit folder " + folder + ": holds " + std::to_string(scan->record_count) +
-                         " records but " + which +
-                         " covers more: records were removed or an older segment was restored" + Hint());
+                         " valid records" + torn + " but " + which +
+                         " covers more: records were removed, cut or changed, or an older segment was restored" +
+                         Hint());
   }
   if (!root || *root != checkpoint.fields.root) {
     return DataLossError("audit folder " + folder + ": the first " + std::to_string(size) +

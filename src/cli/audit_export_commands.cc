@@ -138,8 +138,11 @@ void AddQuery(CLI::App& audit, int& exit_code) {
                 << "TYPE" << "  " << std::setw(16) << "MODEL" << "  " << std::setw(7) << "VERSION" << "  "
                 << std::setw(12) << "PRINCIPAL" << "  " << std::setw(18) << "OUTCOME" << "  " << "REQUEST_ID\n";
     }
+    uint64_t read_count = 0, matched = 0;
     Status read = audit::ReadAuditRecords(*source, **keys, [&](const audit::OpenedRecord& record) {
+      ++read_count;
       if (!audit::MatchesFilter(record.summary, *filter)) return OkStatus();
+      ++matched;
       if (options->json) {
         std::cout << record.plaintext << "\n";
       } else {
@@ -148,6 +151,13 @@ void AddQuery(CLI::App& audit, int& exit_code) {
       return OkStatus();
     });
     if (!read.ok()) return ReportAuditFailure("query", read, exit_code);
+    // On stderr, so that --json output stays one record per line. Outcomes
+    // are "ok" or upper-case status code names, and types are lower case.
+    if (matched == 0) {
+      std::cerr << "query: none of the " << read_count
+                << " records matches the filters; outcomes are 'ok' or a status code name such as NOT_FOUND, "
+                   "types are names such as inference or server_start\n";
+    }
   });
 }
 

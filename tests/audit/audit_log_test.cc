@@ -189,8 +189,8 @@ TEST(AuditLog, RemovedRecordsStopTheStart) {
   auto log = AuditLog::Open(options);
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), StatusCode::kDataLoss);
-  EXPECT_THAT(log.status().message(), HasSubstr("holds 2 records but checkpoint 1 (the latest, 3 records)"));
-  EXPECT_THAT(log.status().message(), HasSubstr("records were removed or an older segment was restored"));
+  EXPECT_THAT(log.status().message(), HasSubstr("holds 2 valid records but checkpoint 0 (line 1 of checkpoints, the latest, 3 records)"));
+  EXPECT_THAT(log.status().message(), HasSubstr("records were removed, cut or changed, or an older segment was restored"));
 }
 
 TEST(AuditLog, ChangedRecordStopsTheStart) {
@@ -217,7 +217,7 @@ TEST(AuditLog, ChangedRecordStopsTheStart) {
   auto log = AuditLog::Open(options);
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), StatusCode::kDataLoss);
-  EXPECT_THAT(log.status().message(), HasSubstr("the first 2 records do not give the root of checkpoint 1"));
+  EXPECT_THAT(log.status().message(), HasSubstr("the first 2 records do not give the root of checkpoint 0 (line 1 of checkpoints"));
 }
 
 TEST(AuditLog, AnotherNodeKeyIsRefused) {
@@ -382,6 +382,29 @@ TEST(AuditKeys, MissingKeysAreCreatedOnlyWhenAsked) {
   ASSERT_TRUE(loaded.ok());
   EXPECT_FALSE(loaded->created_master_key_file);
   EXPECT_EQ(loaded->node_key->key_id(), created->node_key->key_id());
+}
+
+TEST(AuditKeys, NoNewKeyForAFolderWithRecords) {
+  TempFolder temp;
+  {
+    auto log = OpenLog(Options(temp));
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(testing::InferenceEvent(0)).ok());
+  }
+  AuditKeyPaths paths = DefaultAuditKeyPaths(LogFolder(temp));
+  AuditKeyPaths moved = paths;
+  moved.node_key_file = temp.File("elsewhere.node-key");
+  auto refused = LoadAuditKeys(moved, /*create_missing=*/true);
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("--node-key"));
+  EXPECT_FALSE(std::filesystem::exists(moved.node_key_file));
+
+  moved = paths;
+  moved.master_key_file = temp.File("elsewhere.keys");
+  refused = LoadAuditKeys(moved, /*create_missing=*/true);
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("--audit-key-file"));
+  EXPECT_FALSE(std::filesystem::exists(moved.master_key_file));
 }
 
 }  // namespace
