@@ -3,9 +3,9 @@
 # publisher key, pack and sign the PaddleOCR v4 text detection model, verify
 # the bundle, and serve it on 127.0.0.1. Then `moat infer` detects the text
 # lines of a photographed page and prints the audit receipt of the request.
-# The server stops; `moat audit prove` and `moat audit verify-receipt` check
-# that receipt offline against a signed checkpoint, `moat audit verify`
-# checks the whole audit log with only the node's public key, and
+# Then the server stops. `moat audit prove` and `moat audit verify-receipt`
+# check that receipt offline against a signed checkpoint. `moat audit verify`
+# checks the whole audit log with only the node's public key. Last,
 # `moat audit query` reads the records with the master key.
 #
 # Usage: scripts/demo.sh [MOAT_BINARY [DEPS_DIR]]

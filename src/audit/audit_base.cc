@@ -4,6 +4,9 @@
 #include <bit>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
+
+#include "common/file.h"
 
 namespace moat::audit {
 
@@ -101,6 +104,15 @@ StatusOr<AuditBase> ParseAuditBase(std::string_view text, std::string_view sourc
                          std::to_string(expected_roots) + " (one per set bit)");
   }
   return base;
+}
+
+StatusOr<std::optional<AuditBase>> ReadAuditBaseFile(const std::string& folder) {
+  const std::string path = folder + "/" + std::string(kAuditBaseFile);
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path))) return std::optional<AuditBase>();
+  // A base file has one line per set bit of a 64-bit number, so 64 KiB is ample.
+  MOAT_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 64 << 10));
+  MOAT_ASSIGN_OR_RETURN(AuditBase base, ParseAuditBase(text, path));
+  return std::optional<AuditBase>(std::move(base));
 }
 
 }  // namespace moat::audit

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ std::string EncodeAuditBase(const AuditBase& base);
 // DATA_LOSS "<source_name>: line N: <reason>" for any other deviation from
 // the layout, including a frontier whose length does not fit the sequence.
 StatusOr<AuditBase> ParseAuditBase(std::string_view text, std::string_view source_name);
+
+// Reads and parses `folder`/base. Returns nullopt when the folder has none.
+// Errors: those of ReadFile and ParseAuditBase.
+StatusOr<std::optional<AuditBase>> ReadAuditBaseFile(const std::string& folder);
 
 // Parses a decimal uint64 without sign, blanks or leading zeros ("0" itself
 // is allowed). Returns false on overflow or any other character.

@@ -4,6 +4,10 @@
 
 #include <ctime>
 
+#include "audit/audit_base.h"
+#include "audit/audit_source.h"
+#include "audit/segment.h"
+
 namespace moat::audit {
 
 namespace {
@@ -36,13 +40,14 @@ StatusOr<AuditKeys> LoadAuditKeys(const AuditKeyPaths& paths, bool create_missin
   // Both checks come before either key is created, so a refused start leaves no stray key file.
   const std::string& folder = paths.audit_folder;
   if (create_missing && !folder.empty()) {
-    if (!Exists(paths.node_key_file) && Exists(folder + "/node.pub")) {
+    if (!Exists(paths.node_key_file) && Exists(folder + "/" + std::string(kAuditNodeKeyFile))) {
       return FailedPreconditionError("audit folder " + folder + " is signed by the node key whose public key is " +
-                                     folder + "/node.pub, but the node key file " + paths.node_key_file +
+                                     folder + "/" + std::string(kAuditNodeKeyFile) + ", but the node key file " + paths.node_key_file +
                                      " does not exist; pass that private key (moat serve --node-key), or start a "
                                      "new audit folder");
     }
-    if (!Exists(paths.master_key_file) && (Exists(folder + "/segment-000000000001.log") || Exists(folder + "/base"))) {
+    if (!Exists(paths.master_key_file) && (Exists(folder + "/" + SegmentFileName(1)) ||
+                                                 Exists(folder + "/" + std::string(kAuditBaseFile)))) {
       return FailedPreconditionError("audit folder " + folder + " has records, but the master key file " +
                                      paths.master_key_file +
                                      " does not exist; pass the key file that sealed them (moat serve "

@@ -128,66 +128,75 @@ struct FolderStart {
 // Reads where the folder starts: segment 1, or the base of a pruning.
 StatusOr<FolderStart> ReadFolderStart(const std::string& folder) {
   FolderStart start;
-  const std::string path = folder + "/" + std::string(kAuditBaseFile);
-  if (!std::filesystem::exists(std::filesystem::symlink_status(path))) return start;
-  MOAT_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 64 << 10));
-  MOAT_ASSIGN_OR_RETURN(start.base, ParseAuditBase(text, path));
+  MOAT_ASSIGN_OR_RETURN(std::optional<AuditBase> base, ReadAuditBaseFile(folder));
+  if (!base) return start;
+  start.base = std::move(*base);
   MOAT_ASSIGN_OR_RETURN(start.frontier, MerkleFrontier::Restore(start.base.sequence, start.base.frontier));
   return start;
 }
 
-// Checks that the records on disk still give the latest checkpoint's root:
-// none of the first tree-size records was changed, removed or replaced by an
-// older copy. Reads every segment once.
-// NOTE: SegmentWriter::Open reads them all again, so a start reads the log
-// twice; with retention off that grows with the whole log.
-Status CheckRecordsAgainstCheckpoint(const std::string& folder, const Checkpoint& checkpoint, uint64_t number) {
-  const uint64_t size = checkpoint.fields.tree_size;
-  MOAT_ASSIGN_OR_RETURN(FolderStart start, ReadFolderStart(folder));
-  MerkleFrontier frontier = start.frontier;
-  std::optional<MerkleHash> root;
-  if (size == frontier.size()) root = frontier.Root();
+// Checks, while SegmentWriter::Open scans the folder, that the records on
+// disk still give the latest checkpoint's root: none of the first tree-size
+// records was changed, removed or replaced by an older copy.
+class CheckpointMatch {
+ public:
+  // `number` is the count of checkpoints, so the latest is number - 1.
+  CheckpointMatch(std::string folder, const Checkpoint& checkpoint, uint64_t number, FolderStart start)
+      : folder_(std::move(folder)), checkpoint_(checkpoint), number_(number), frontier_(std::move(start.frontier)) {
+    if (size() == frontier_.size()) root_ = frontier_.Root();
+  }
+
+  uint64_t size() const { return checkpoint_.fields.tree_size; }
+
   // Retention deletes only checkpointed records, so the latest checkpoint
   // never lies before the start of the folder.
-  if (size < frontier.size()) {
-    return DataLossError("audit folder " + folder + ": starts at record " + std::to_string(frontier.size()) +
-                         " but checkpoint " + std::to_string(number - 1) + " (the latest) covers only " +
-                         std::to_string(size) + Hint());
+  Status CheckStart() const {
+    if (size() >= frontier_.size()) return OkStatus();
+    return DataLossError("audit folder " + folder_ + ": starts at record " + std::to_string(frontier_.size()) +
+                         " but checkpoint " + std::to_string(number_ - 1) + " (the latest) covers only " +
+                         std::to_string(size()));
   }
-  StatusOr<SegmentLogScan> scan = ScanSegmentFolder(folder, {}, [&](const SegmentRecordView& record) {
-    if (frontier.size() >= size) return;
-    frontier.Append(LeafHash(record.bytes));
-    if (frontier.size() == size) root = frontier.Root();
-  });
-  if (!scan.ok()) {
-    if (scan.status().code() != StatusCode::kDataLoss) return scan.status();
-    return DataLossError(scan.status().message() + Hint());
+
+  void OnRecord(const SegmentRecordView& record) {
+    if (frontier_.size() >= size()) return;
+    frontier_.Append(LeafHash(record.bytes));
+    if (frontier_.size() == size()) root_ = frontier_.Root();
   }
-  // Numbered from 0, as `moat audit verify` numbers them; line numbers count from 1.
-  std::string which = "checkpoint " + std::to_string(number - 1) + " (line " + std::to_string(number) + " of " +
-                      std::string(kAuditCheckpointsFile) + ", the latest, " + std::to_string(size) + " records)";
-  std::string torn;
-  if (scan->torn_bytes > 0) {
-    torn = " (" + scan->torn_path + " ends in " + std::to_string(scan->torn_bytes) +
-           " bytes that are not a valid record: a cut or changed last record)";
+
+  Status Check(const SegmentLogScan& scan) const {
+    // Numbered from 0, as `moat audit verify` numbers them; line numbers count from 1.
+    std::string name = "checkpoint " + std::to_string(number_ - 1) + " (line " + std::to_string(number_) +
+                       " of " + std::string(kAuditCheckpointsFile) + ", the latest, " + std::to_string(size()) +
+                       " records)";
+    std::string torn;
+    if (scan.torn_bytes > 0) {
+      torn = " (" + scan.torn_path + " ends in " + std::to_string(scan.torn_bytes) +
+             " bytes that are not a valid record: a cut or changed last record)";
+    }
+    if (scan.log_id && *scan.log_id != checkpoint_.fields.log_id) {
+      return DataLossError("audit folder " + folder_ + ": the segments belong to log " + HexEncode(*scan.log_id) +
+                           " but " + name + " to log " + HexEncode(checkpoint_.fields.log_id));
+    }
+    if (scan.record_count < size()) {
+      return DataLossError("audit folder " + folder_ + ": contains " + std::to_string(scan.record_count) +
+                           " valid records" + torn + " but " + name +
+                           " covers more: records were removed, cut or changed, or an older segment was restored");
+    }
+    if (!root_ || *root_ != checkpoint_.fields.root) {
+      return DataLossError("audit folder " + folder_ + ": the first " + std::to_string(size()) +
+                           " records do not give the root of " + name +
+                           ": a record was changed or an older segment was restored");
+    }
+    return OkStatus();
   }
-  if (scan->log_id && *scan->log_id != checkpoint.fields.log_id) {
-    return DataLossError("audit folder " + folder + ": the segments belong to log " + HexEncode(*scan->log_id) +
-                         " but " + which + " to log " + HexEncode(checkpoint.fields.log_id) + Hint());
-  }
-  if (scan->record_count < size) {
-    return DataLossError("audit folder " + folder + ": holds " + std::to_string(scan->record_count) +
-                         " valid records" + torn + " but " + which +
-                         " covers more: records were removed, cut or changed, or an older segment was restored" +
-                         Hint());
-  }
-  if (!root || *root != checkpoint.fields.root) {
-    return DataLossError("audit folder " + folder + ": the first " + std::to_string(size) +
-                         " records do not give the root of " + which +
-                         ": a record was changed or an older segment was restored" + Hint());
-  }
-  return OkStatus();
-}
+
+ private:
+  const std::string folder_;
+  const Checkpoint& checkpoint_;
+  const uint64_t number_;
+  MerkleFrontier frontier_;
+  std::optional<MerkleHash> root_;
+};
 
 std::string RecoveryDetails(const RecoveryReport& report, uint64_t failed_appends, const std::string& error) {
   rapidjson::StringBuffer buffer;
@@ -231,12 +240,23 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
   MOAT_RETURN_IF_ERROR(CheckNodePublicKey(options.folder, *options.signing_key));
   MOAT_ASSIGN_OR_RETURN(OpenCheckpointsFile checkpoints,
                         OpenCheckpoints(options.folder, options.signing_key->public_key()));
+  // The writer's scan of the folder also checks the records against the
+  // latest checkpoint, so a start reads each segment once.
+  std::optional<CheckpointMatch> match;
+  SegmentLoadObserver observer;
   if (checkpoints.last) {
-    Status matches = CheckRecordsAgainstCheckpoint(options.folder, *checkpoints.last, checkpoints.count);
-    if (!matches.ok()) {
-      ::close(checkpoints.fd);
-      return matches;
+    StatusOr<FolderStart> start = ReadFolderStart(options.folder);
+    Status started = start.ok() ? OkStatus() : start.status();
+    if (started.ok()) {
+      match.emplace(options.folder, *checkpoints.last, checkpoints.count, std::move(start).value());
+      started = match->CheckStart();
     }
+    if (!started.ok()) {
+      ::close(checkpoints.fd);
+      return started.code() == StatusCode::kDataLoss ? DataLossError(started.message() + Hint()) : started;
+    }
+    observer.on_record = [&match](const SegmentRecordView& record) { match->OnRecord(record); };
+    observer.check = [&match](const SegmentLogScan& scan) { return match->Check(scan); };
   }
 
   SegmentWriterOptions writer_options;
@@ -249,7 +269,8 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
   writer_options.write_function = options.write_function;
   writer_options.sync_function = options.sync_function;
   RecoveryReport report;
-  StatusOr<std::unique_ptr<SegmentWriter>> writer = SegmentWriter::Open(options.folder, writer_options, &report);
+  StatusOr<std::unique_ptr<SegmentWriter>> writer =
+      SegmentWriter::Open(options.folder, writer_options, &report, observer);
   if (!writer.ok()) {
     ::close(checkpoints.fd);
     if (writer.status().code() == StatusCode::kDataLoss) return DataLossError(writer.status().message() + Hint());
@@ -360,12 +381,7 @@ Status AuditLog::PruneExpiredSegments() {
   if (options_.retention.count() <= 0) return OkStatus();
   std::lock_guard lock(checkpoint_mutex_);
   const std::string& dir = folder();
-  std::map<uint64_t, std::string> segments;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    if (auto index = SegmentIndexFromFileName(entry.path().filename().string())) segments[*index] = entry.path();
-  }
-  if (error) return UnavailableError(dir + ": cannot list the segments: " + error.message());
+  MOAT_ASSIGN_OR_RETURN(auto segments, ListSegmentFiles(dir));
 
   MOAT_ASSIGN_OR_RETURN(FolderStart start, ReadFolderStart(dir));
   const AuditBase& base = start.base;
@@ -376,6 +392,7 @@ Status AuditLog::PruneExpiredSegments() {
 
   const uint64_t covered = checkpointed_records_.load();
   const auto oldest_kept = std::filesystem::file_time_type::clock::now() - options_.retention;
+  std::error_code error;
   std::vector<std::string> expired;
   SegmentExpectation expected{writer_->log_id(), base.segment_index, base.sequence, base.chain_hash};
   for (auto it = segments.begin(); std::next(it) != segments.end(); ++it) {

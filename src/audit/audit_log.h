@@ -51,9 +51,9 @@ struct AuditLogOptions {
   std::chrono::milliseconds batch_max_delay{100};
   uint64_t max_segment_bytes = uint64_t{64} << 20;
   std::chrono::milliseconds max_segment_age = std::chrono::hours(1);
-  // Retention: segments last written longer ago than this are deleted once a
-  // signed checkpoint covers them, oldest first; a `base` file then records
-  // where the kept log starts. 0 keeps every segment. The segment being
+  // Retention period. Segments last written longer ago are deleted, oldest
+  // first, once a signed checkpoint covers them. A `base` file then records
+  // where the kept log starts. 0 keeps every segment, and the segment being
   // written is never deleted.
   std::chrono::seconds retention{0};
   // A checkpoint is signed after this many new records or this long after
@@ -73,9 +73,9 @@ struct AuditLogOptions {
   std::function<int64_t()> unix_micros;
 };
 
-// What a response carries so that its record can be proven later: the
-// record's sequence number and hash (the RFC 6962 leaf hash of the stored
-// record) in the log named by log_id. FormatReceipt gives its text form.
+// The receipt of one record, which a response carries so that the record can
+// be proven later: the log id, the sequence number and the record hash (the
+// RFC 6962 leaf hash of the stored record). FormatReceipt gives its text form.
 using AuditReceipt = Receipt;
 
 struct AuditLogStats {

@@ -38,11 +38,7 @@ StatusOr<AuditSource> AuditSource::Open(const std::string& path) {
   if (error) return FailedPreconditionError(path + ": cannot open the audit log: " + error.message());
 
   if (std::filesystem::is_directory(status)) {
-    for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
-      std::optional<uint64_t> index = SegmentIndexFromFileName(entry.path().filename().string());
-      if (index) source.segments_[*index] = entry.path().string();
-    }
-    if (error) return FailedPreconditionError(path + ": cannot list the audit folder: " + error.message());
+    MOAT_ASSIGN_OR_RETURN(source.segments_, ListSegmentFiles(path));
     MOAT_ASSIGN_OR_RETURN(source.base_text_, ReadOptionalFile(path + "/" + std::string(kAuditBaseFile),
                                                               kMaxBaseBytes));
     MOAT_ASSIGN_OR_RETURN(source.checkpoints_text_,

@@ -1,6 +1,6 @@
 // The identity of the machine and program that write an audit log, recorded
-// in the server_start record so that an auditor knows which binary on which
-// hardware produced the records that follow.
+// in the server_start record so that an auditor can tell which binary on
+// which hardware produced the records that follow.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +26,7 @@ struct NodeIdentity {
 
 // Collects what the process can read itself: host, OS, CPU, the running
 // binary and its SHA-256, the Moat and OpenSSL versions. The caller fills in
-// the GPUs and the runtime versions it knows. Values that cannot be read
+// the GPUs and the runtime versions it has. Values that cannot be read
 // become "unknown" instead of an error.
 NodeIdentity CollectNodeIdentity(std::string onnxruntime_version);
 

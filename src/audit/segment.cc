@@ -255,25 +255,28 @@ StatusOr<SegmentScan> ReadSegmentFile(const std::string& path, const SegmentExpe
   return ScanSegment(path, *data, expected, options, on_record);
 }
 
-StatusOr<SegmentLogScan> ScanSegmentFolder(const std::string& folder, const SegmentReaderOptions& options,
-                                           const std::function<void(const SegmentRecordView&)>& on_record) {
+StatusOr<std::map<uint64_t, std::string>> ListSegmentFiles(const std::string& folder) {
   std::map<uint64_t, std::string> segments;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
     std::optional<uint64_t> index = SegmentIndexFromFileName(entry.path().filename().string());
-    if (!index) continue;
-    segments[*index] = entry.path().string();
+    if (index) segments[*index] = entry.path().string();
   }
   if (error) return FailedPreconditionError(folder + ": cannot list the audit segments: " + error.message());
+  return segments;
+}
+
+StatusOr<SegmentLogScan> ScanSegmentFolder(const std::string& folder, const SegmentReaderOptions& options,
+                                           const std::function<void(const SegmentRecordView&)>& on_record) {
+  MOAT_ASSIGN_OR_RETURN(auto segments, ListSegmentFiles(folder));
 
   SegmentLogScan log;
   uint64_t expected_index = 1;
-  const std::string base_path = folder + "/" + std::string(kAuditBaseFile);
-  if (std::filesystem::exists(std::filesystem::symlink_status(base_path))) {
-    MOAT_ASSIGN_OR_RETURN(std::string text, ReadFile(base_path, 64 << 10));
-    MOAT_ASSIGN_OR_RETURN(AuditBase base, ParseAuditBase(text, base_path));
+  MOAT_ASSIGN_OR_RETURN(std::optional<AuditBase> read_base, ReadAuditBaseFile(folder));
+  if (read_base) {
+    const AuditBase& base = *read_base;
     StatusOr<MerkleFrontier> frontier = MerkleFrontier::Restore(base.sequence, base.frontier);
-    if (!frontier.ok()) return DataLossError(base_path + ": " + frontier.status().message());
+    if (!frontier.ok()) return DataLossError(folder + "/base: " + frontier.status().message());
     log.merkle = std::move(frontier).value();
     log.record_count = log.first_sequence = base.sequence;
     log.chain_hash = base.chain_hash;
@@ -295,6 +298,7 @@ StatusOr<SegmentLogScan> ScanSegmentFolder(const std::string& folder, const Segm
     StatusOr<SegmentScan> scan = ReadSegmentFile(path, expected, options, add_record);
     if (!scan.ok()) {
       // A crash while a new segment's header was written leaves a short file.
+      std::error_code error;
       uint64_t size = std::filesystem::file_size(path, error);
       if (last && !error && size < kSegmentHeaderBytes) {
         log.torn_path = path;

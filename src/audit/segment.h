@@ -38,6 +38,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,10 @@ std::string SegmentFileName(uint64_t index);
 // Returns the index that a segment file name states, or nullopt when `name`
 // is not "segment-" + 12 decimal digits + ".log".
 std::optional<uint64_t> SegmentIndexFromFileName(std::string_view name);
+
+// Returns the path of every segment file in `folder` by index. Errors:
+// FAILED_PRECONDITION when the folder cannot be listed.
+StatusOr<std::map<uint64_t, std::string>> ListSegmentFiles(const std::string& folder);
 
 // Expected header fields of a segment. An unset log_id accepts the segment's own.
 struct SegmentExpectation {

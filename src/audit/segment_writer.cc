@@ -71,7 +71,8 @@ Status CutTornTail(const std::string& folder, const SegmentLogScan& scan, Recove
 }  // namespace
 
 StatusOr<std::unique_ptr<SegmentWriter>> SegmentWriter::Open(const std::string& folder, SegmentWriterOptions options,
-                                                             RecoveryReport* report) {
+                                                             RecoveryReport* report,
+                                                             const SegmentLoadObserver& observer) {
   if (!options.clock) options.clock = [] { return std::chrono::steady_clock::now(); };
   if (!options.write_function) options.write_function = ::writev;
   if (!options.sync_function) options.sync_function = ::fdatasync;
@@ -81,7 +82,7 @@ StatusOr<std::unique_ptr<SegmentWriter>> SegmentWriter::Open(const std::string& 
   std::unique_ptr<SegmentWriter> writer(new SegmentWriter(folder, lock_fd, std::move(options)));
   {
     std::lock_guard<std::mutex> lock(writer->mutex_);
-    Status loaded = writer->LoadAndStartSegment(report);
+    Status loaded = writer->LoadAndStartSegment(report, &observer);
     if (!loaded.ok()) {
       if (loaded.code() == StatusCode::kDataLoss) return loaded;
       return FailedPreconditionError(loaded.message());
@@ -109,11 +110,13 @@ SegmentWriter::~SegmentWriter() {
   ::close(lock_fd_);
 }
 
-Status SegmentWriter::LoadAndStartSegment(RecoveryReport* report) {
+Status SegmentWriter::LoadAndStartSegment(RecoveryReport* report, const SegmentLoadObserver* observer) {
   SegmentReaderOptions reader;
   reader.max_record_bytes = options_.max_record_bytes;
   reader.max_segment_bytes = 2 * options_.max_segment_bytes + options_.max_record_bytes + kSegmentHeaderBytes;
-  MOAT_ASSIGN_OR_RETURN(SegmentLogScan scan, ScanSegmentFolder(folder_, reader));
+  MOAT_ASSIGN_OR_RETURN(SegmentLogScan scan,
+                        ScanSegmentFolder(folder_, reader, observer ? observer->on_record : nullptr));
+  if (observer && observer->check) MOAT_RETURN_IF_ERROR(observer->check(scan));
   RecoveryReport cut;
   MOAT_RETURN_IF_ERROR(CutTornTail(folder_, scan, cut));
   if (report) *report = cut;
@@ -254,7 +257,7 @@ Status SegmentWriter::Recover(RecoveryReport* report) {
   if (failure_.ok()) return OkStatus();
   // The writer thread touches the segment state only while no failure is
   // set, so this thread owns it here.
-  Status loaded = LoadAndStartSegment(report);
+  Status loaded = LoadAndStartSegment(report, nullptr);
   if (!loaded.ok()) return loaded;
   failure_ = OkStatus();
   return OkStatus();

@@ -65,6 +65,14 @@ struct RecoveryReport {
   uint64_t records = 0;  // records kept in the whole log
 };
 
+// Lets the caller of SegmentWriter::Open follow the scan of the folder and
+// reject it, so that the records are read once at start. `check` runs after
+// the scan and before anything on disk changes; its error fails Open.
+struct SegmentLoadObserver {
+  std::function<void(const SegmentRecordView&)> on_record;
+  std::function<Status(const SegmentLogScan&)> check;
+};
+
 struct LogHead {
   uint64_t record_count = 0;
   Sha256Digest chain_hash{};
@@ -79,9 +87,11 @@ class SegmentWriter {
   // missing): validates every segment, truncates a torn tail of the last
   // one, and starts a new segment. Errors: FAILED_PRECONDITION when the
   // folder cannot be used or another writer has it locked; DATA_LOSS for damage
-  // that is not a torn tail, naming file, byte offset and sequence number.
+  // that is not a torn tail, naming file, byte offset and sequence number,
+  // and the error of `observer.check`.
   static StatusOr<std::unique_ptr<SegmentWriter>> Open(const std::string& folder, SegmentWriterOptions options = {},
-                                                       RecoveryReport* report = nullptr);
+                                                       RecoveryReport* report = nullptr,
+                                                       const SegmentLoadObserver& observer = {});
 
   ~SegmentWriter();
   SegmentWriter(const SegmentWriter&) = delete;
@@ -134,7 +144,8 @@ class SegmentWriter {
   // True when the batched window of the queued records is full or old
   // enough to be written and synced. REQUIRES: mutex_ is held.
   bool BatchDueLocked() const;
-  Status LoadAndStartSegment(RecoveryReport* report);
+  // `observer` is null when Recover rescans the folder.
+  Status LoadAndStartSegment(RecoveryReport* report, const SegmentLoadObserver* observer);
   Status StartSegment();
   void WriterLoop();
   Status WriteGroup(std::deque<Pending>& group);

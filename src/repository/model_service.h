@@ -26,9 +26,9 @@ struct ModelServiceOptions {
   std::string trust_dir;
   // The audit log. ModelService fills in the host name; keys are required.
   audit::AuditLogOptions audit{};
-  // When the audit log cannot be written: false (fail closed) answers
-  // inference with UNAVAILABLE until it can; true serves on without records,
-  // counting each failure in the metrics and the server log.
+  // Behaviour while the audit log cannot be written. False (fail closed)
+  // fails inference with UNAVAILABLE until it can. True serves on without
+  // records and counts each failure in the metrics and the server log.
   bool audit_fail_open = false;
   // Sign each inference response's receipt and output digest with the node key.
   bool sign_responses = false;
@@ -125,7 +125,7 @@ class ModelService final : public InferenceService {
   void Audit(const audit::AuditEvent& event);
   // Appends `event`; an empty receipt when auditing is disabled.
   StatusOr<std::optional<audit::AuditReceipt>> AppendRecord(const audit::AuditEvent& event);
-  // Logs a failed append, at most once per second per process, so that a
+  // Logs a failed append, at most once per second for this service, so that a
   // full disk under load does not flood the server log.
   void LogAuditFailure(const audit::AuditEvent& event, const Status& status);
 

@@ -27,7 +27,7 @@ std::string LogFolder(const TempFolder& temp) { return temp.File("audit"); }
 AuditLogOptions Options(const TempFolder& temp, AuditDurability durability = AuditDurability::kSync) {
   AuditLogOptions options = moat::testing::TestAuditOptions(LogFolder(temp), durability);
   options.host = "node-a";
-  // Checkpoints only when a test asks or the log closes, so counts are exact.
+  // Checkpoints only when a test requests one or the log closes, so counts are exact.
   options.checkpoint_every_records = 0;
   options.checkpoint_every = std::chrono::milliseconds(0);
   return options;
@@ -189,8 +189,11 @@ TEST(AuditLog, RemovedRecordsStopTheStart) {
   auto log = AuditLog::Open(options);
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), StatusCode::kDataLoss);
-  EXPECT_THAT(log.status().message(), HasSubstr("holds 2 valid records but checkpoint 0 (line 1 of checkpoints, the latest, 3 records)"));
+  EXPECT_THAT(log.status().message(), HasSubstr("contains 2 valid records but checkpoint 0 (line 1 of checkpoints, the latest, 3 records)"));
   EXPECT_THAT(log.status().message(), HasSubstr("records were removed, cut or changed, or an older segment was restored"));
+  // The rejected start changed nothing: no torn tail cut, no new segment.
+  EXPECT_EQ(testing::ReadAll(segment).size(), frames[2]);
+  EXPECT_FALSE(std::filesystem::exists(LogFolder(temp) + "/" + SegmentFileName(2)));
 }
 
 TEST(AuditLog, ChangedRecordStopsTheStart) {
@@ -394,16 +397,16 @@ TEST(AuditKeys, NoNewKeyForAFolderWithRecords) {
   AuditKeyPaths paths = DefaultAuditKeyPaths(LogFolder(temp));
   AuditKeyPaths moved = paths;
   moved.node_key_file = temp.File("elsewhere.node-key");
-  auto refused = LoadAuditKeys(moved, /*create_missing=*/true);
-  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(refused.status().message(), HasSubstr("--node-key"));
+  auto rejected = LoadAuditKeys(moved, /*create_missing=*/true);
+  EXPECT_EQ(rejected.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(rejected.status().message(), HasSubstr("--node-key"));
   EXPECT_FALSE(std::filesystem::exists(moved.node_key_file));
 
   moved = paths;
   moved.master_key_file = temp.File("elsewhere.keys");
-  refused = LoadAuditKeys(moved, /*create_missing=*/true);
-  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(refused.status().message(), HasSubstr("--audit-key-file"));
+  rejected = LoadAuditKeys(moved, /*create_missing=*/true);
+  EXPECT_EQ(rejected.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(rejected.status().message(), HasSubstr("--audit-key-file"));
   EXPECT_FALSE(std::filesystem::exists(moved.master_key_file));
 }
 

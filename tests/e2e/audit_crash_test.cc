@@ -1,6 +1,6 @@
 // Kills `moat serve` with SIGKILL at random moments while clients send
 // requests, then checks the audit folder: it still opens (the records match
-// the latest signed checkpoint), and every request the server answered in
+// the latest signed checkpoint), and every request the server completed in
 // sync mode is in the log under the receipt it returned.
 //
 // MOAT_CRASH_ROUNDS sets the number of kills (default 3; `make crash-test`
@@ -110,7 +110,7 @@ void RunClient(uint16_t port, const std::atomic<bool>& stop, std::mutex& mutex, 
     size_t third = receipt.rfind(':');
     size_t second = receipt.rfind(':', third - 1);
     if (third == std::string::npos || second == std::string::npos) {
-      ADD_FAILURE() << "answered without a receipt: '" << receipt << "'";
+      ADD_FAILURE() << "a successful response without a receipt: '" << receipt << "'";
       continue;
     }
     std::lock_guard lock(mutex);
@@ -118,7 +118,7 @@ void RunClient(uint16_t port, const std::atomic<bool>& stop, std::mutex& mutex, 
   }
 }
 
-TEST(AuditCrash, AnsweredRequestsSurviveSigkill) {
+TEST(AuditCrash, AcknowledgedRequestsSurviveSigkill) {
   const uint64_t rounds = EnvOr("MOAT_CRASH_ROUNDS", 3);
   const uint64_t seed = EnvOr("MOAT_CRASH_SEED", 20261205);
   SCOPED_TRACE("MOAT_CRASH_SEED=" + std::to_string(seed));
@@ -165,10 +165,10 @@ TEST(AuditCrash, AnsweredRequestsSurviveSigkill) {
       ++missing;
     }
   }
-  EXPECT_EQ(missing, 0u) << "of " << acked.size() << " answered requests, over " << rounds << " kills";
-  std::printf("audit crash test: %llu kills, %zu answered requests, %zu missing, %zu records\n",
+  EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged requests, over " << rounds << " kills";
+  std::printf("audit crash test: %llu kills, %zu acknowledged requests, %zu missing, %zu records\n",
               static_cast<unsigned long long>(rounds), acked.size(), missing, stored.size());
-  // Every record opens with the key file, and the answered ones are inferences.
+  // Every record opens with the key file.
   EXPECT_EQ(testing::ReadAuditRecords(repo.audit_dir()).size(), stored.size());
 }
 

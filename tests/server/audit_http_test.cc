@@ -126,7 +126,8 @@ TEST(AuditHttp, SignedResponseVerifiesWithTheNodeKey) {
   receipt.sequence = std::stoull(parts[2]);
   auto log_id = HexDecode(parts[1]);
   auto record_hash = HexDecode(parts[3]);
-  ASSERT_TRUE(log_id.ok() && record_hash.ok());
+  ASSERT_TRUE(log_id.ok());
+  ASSERT_TRUE(record_hash.ok());
   std::copy(log_id->begin(), log_id->end(), receipt.log_id.begin());
   std::copy(record_hash->begin(), record_hash->end(), receipt.record_hash.begin());
 
@@ -167,9 +168,9 @@ TEST(AuditHttp, FailClosedAnswers503UntilWritable) {
   AuditedServer served({}, FailingWrite(failing));
   ASSERT_NE(served.server, nullptr);
   failing = true;
-  Response refused = served.Infer();
-  EXPECT_EQ(refused.result_int(), 503u);
-  EXPECT_THAT(refused.body(), HasSubstr("the audit log cannot be written"));
+  Response rejected = served.Infer();
+  EXPECT_EQ(rejected.result_int(), 503u);
+  EXPECT_THAT(rejected.body(), HasSubstr("the audit log cannot be written"));
   EXPECT_THAT(served.Metrics(), HasSubstr("moat_audit_writable 0\n"));
 
   failing = false;
