@@ -15,7 +15,7 @@ source "$root/scripts/lib/install_common.sh"
 apt_packages=(
   cmake ninja-build g++ make pkg-config
   libboost-dev libssl-dev rapidjson-dev libspdlog-dev libfmt-dev libcli11-dev
-  libpng-dev zlib1g-dev
+  libpng-dev zlib1g-dev libsqlite3-dev tzdata
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
   strace iproute2 util-linux
