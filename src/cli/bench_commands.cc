@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/client_flags.h"
 #include "cli/commands.h"
 #include "common/file.h"
 #include "loadgen/clock.h"
@@ -209,8 +210,10 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
       "Measure throughput and latency of a model on a KServe v2 server over HTTP or gRPC, or in this "
       "process through Moat's C API or ONNX Runtime alone");
   command->add_option("--url", flags->target.address,
-                      "Server address: http://HOST:PORT for HTTP, HOST:PORT or grpc://HOST:PORT for gRPC "
-                      "(HOST is an IP address or localhost)");
+                      "Server address: http://HOST:PORT or https://HOST:PORT for HTTP, HOST:PORT, "
+                      "grpc://HOST:PORT or grpcs://HOST:PORT for gRPC (HOST is an IP address or localhost); "
+                      "https:// and grpcs:// use TLS and need --ca-cert");
+  AddClientCredentialOptions(*command, flags->target.tls, flags->target.bearer_token);
   command
       ->add_option("--protocol", flags->target.protocol,
                    "http or grpc to a server; capi runs Moat's C API in this process on --repository; "

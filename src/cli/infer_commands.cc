@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/client_flags.h"
 #include "cli/commands.h"
 #include "client/detection_postprocess.h"
 #include "client/detection_preprocess.h"
@@ -19,6 +20,7 @@
 #include "client/png_decode.h"
 #include "client/shared_memory_object.h"
 #include "common/file.h"
+#include "tls/tls_context.h"
 
 namespace moat::cli {
 
@@ -36,6 +38,8 @@ struct InferFlags {
   int wait_ready_seconds = 0;
   std::string protocol = "http";  // "http" or "grpc"
   bool shared_memory = false;
+  tls::TlsClientOptions tls;  // for https:// and grpcs:// URLs
+  std::string token;          // sent as a bearer token; never printed
 };
 
 constexpr size_t kMaxRequestFileBytes = size_t{1} << 30;
@@ -231,12 +235,16 @@ Status RunInfer(const InferFlags& flags) {
   if (flags.protocol == "grpc") {
     client::GrpcOptions grpc;
     grpc.timeout = std::chrono::seconds(flags.timeout_seconds);
+    grpc.tls = flags.tls;
+    grpc.bearer_token = flags.token;
     MOAT_ASSIGN_OR_RETURN(client::GrpcClient client, client::GrpcClient::Create(flags.url, grpc));
     if (flags.wait_ready_seconds > 0) MOAT_RETURN_IF_ERROR(WaitUntilReady(client, flags.wait_ready_seconds));
     return DetectText(flags, client);
   }
   client::HttpOptions http;
   http.timeout = std::chrono::seconds(flags.timeout_seconds);
+  http.tls = flags.tls;
+  http.bearer_token = flags.token;
   MOAT_ASSIGN_OR_RETURN(client::KServeClient client, client::KServeClient::Create(flags.url, http));
   if (flags.wait_ready_seconds > 0) MOAT_RETURN_IF_ERROR(WaitUntilReady(client, flags.wait_ready_seconds));
   if (!flags.input_json_path.empty()) return SendJsonFile(flags, client);
@@ -265,9 +273,11 @@ void AddInferCommand(CLI::App& app, int& exit_code) {
       "the text boxes, or send a KServe v2 JSON request file over HTTP");
   command
       ->add_option("--url", flags->url,
-                   "Server address: http://HOST:PORT for HTTP, HOST:PORT or grpc://HOST:PORT for gRPC "
-                   "(HOST is an IP address or localhost)")
+                   "Server address: http://HOST:PORT or https://HOST:PORT for HTTP, HOST:PORT, "
+                   "grpc://HOST:PORT or grpcs://HOST:PORT for gRPC (HOST is an IP address or localhost). "
+                   "https:// and grpcs:// use TLS and need --ca-cert")
       ->required();
+  AddClientCredentialOptions(*command, flags->tls, flags->token);
   command->add_option("--protocol", flags->protocol, "Protocol to the server: http or grpc")
       ->capture_default_str()
       ->check(CLI::IsMember({"http", "grpc"}));

@@ -27,6 +27,26 @@ std::string ChannelTarget(const ServerAddress& address) {
   return (ipv6 ? "ipv6:" : "ipv4:") + address.HostHeader();
 }
 
+StatusOr<std::shared_ptr<grpc::ChannelCredentials>> CredentialsFor(const ServerAddress& address,
+                                                                   const GrpcOptions& options) {
+  if (!address.tls) {
+    if (!options.tls.empty()) {
+      return InvalidArgumentError("TLS files were given for gRPC target " + address.HostHeader() +
+                                  ", which is plaintext; use a grpcs:// target");
+    }
+    return grpc::InsecureChannelCredentials();
+  }
+  StatusOr<tls::TlsClientFiles> files = tls::LoadTlsClientFiles(options.tls);
+  if (!files.ok()) {
+    return InvalidArgumentError("grpcs://" + address.HostHeader() + ": " + files.status().message());
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = files->ca_pem;
+  ssl.pem_cert_chain = files->certificate_chain_pem;
+  ssl.pem_private_key = files->private_key_pem;
+  return grpc::SslCredentials(ssl);
+}
+
 StatusCode CodeOf(const grpc::Status& status) {
   const int code = static_cast<int>(status.error_code());
   if (code < 0 || code > static_cast<int>(StatusCode::kUnauthenticated)) return StatusCode::kUnknown;
@@ -55,6 +75,9 @@ class GrpcClient::Channel {
               const Request& request, Response& response) const {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+    if (!options_.bearer_token.empty()) {
+      context.AddMetadata("authorization", "Bearer " + options_.bearer_token);
+    }
     const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
     if (status.ok()) return OkStatus();
     const StatusCode code = CodeOf(status);
@@ -71,6 +94,8 @@ class GrpcClient::Channel {
 
 StatusOr<GrpcClient> GrpcClient::Create(std::string_view target, GrpcOptions options) {
   MOAT_ASSIGN_OR_RETURN(ServerAddress address, ParseGrpcTarget(target));
+  MOAT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                        CredentialsFor(address, options));
   grpc::ChannelArguments arguments;
   const int max_message = static_cast<int>(std::min<size_t>(options.max_message_bytes, INT_MAX));
   arguments.SetMaxReceiveMessageSize(max_message);
@@ -83,7 +108,7 @@ StatusOr<GrpcClient> GrpcClient::Create(std::string_view target, GrpcOptions opt
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
   if (options.own_connection) arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(ChannelTarget(address), grpc::InsecureChannelCredentials(), arguments);
+      grpc::CreateCustomChannel(ChannelTarget(address), credentials, arguments);
   if (channel == nullptr)
     return InternalError("creating a gRPC channel to " + address.HostHeader() + " failed");
   return GrpcClient(std::make_shared<const Channel>(std::move(address), options, std::move(channel)));

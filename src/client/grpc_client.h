@@ -1,5 +1,5 @@
 // A synchronous client for the KServe v2 gRPC protocol
-// (inference.GRPCInferenceService) over plaintext HTTP/2, the gRPC
+// (inference.GRPCInferenceService) over HTTP/2, plaintext or TLS, the gRPC
 // counterpart of KServeClient.
 #pragma once
 
@@ -16,6 +16,7 @@
 #include "client/server_url.h"
 #include "common/status.h"
 #include "core/inference.h"
+#include "tls/tls_context.h"
 
 namespace moat::client {
 
@@ -27,6 +28,13 @@ struct GrpcOptions {
   // Give the channel its own TCP connection. By default gRPC shares one
   // connection between channels to the same address with the same settings.
   bool own_connection = false;
+  // For grpcs:// targets: the CA that the server's certificate must chain to
+  // (required) and an optional client certificate. Must stay empty for
+  // plaintext targets.
+  tls::TlsClientOptions tls;
+  // Sent as metadata "authorization: Bearer TOKEN" with every call when not
+  // empty.
+  std::string bearer_token;
 };
 
 // Every call goes over one channel, which Create makes and copies of the
@@ -38,7 +46,10 @@ class GrpcClient {
  public:
   // Parses `target` (see ParseGrpcTarget) and creates the channel without
   // connecting. The channel dials only that IP address: no name resolution
-  // and no proxy.
+  // and no proxy. For grpcs:// it reads and checks options.tls (see
+  // tls::LoadTlsClientFiles), and the server's certificate must then chain to
+  // the CA and name the target's IP address. INVALID_ARGUMENT for unusable
+  // TLS files, or TLS files given for a plaintext target.
   static StatusOr<GrpcClient> Create(std::string_view target, GrpcOptions options = {});
 
   const ServerAddress& address() const;

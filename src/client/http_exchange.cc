@@ -6,10 +6,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
 #include <mutex>
+#include <optional>
 
 namespace moat::client {
 
@@ -38,7 +41,7 @@ ErrorCode RunOperation(asio::io_context& io_context, StartOperation start) {
 
 Status ExchangeError(const ServerAddress& address, std::string_view phase, ErrorCode error,
                      std::chrono::milliseconds timeout) {
-  const std::string where = "http://" + address.HostHeader() + ": " + std::string(phase);
+  const std::string where = address.HttpUrl() + ": " + std::string(phase);
   if (error == beast::error::timeout) {
     return {StatusCode::kDeadlineExceeded,
             where + " timed out after " + std::to_string(timeout.count()) + " ms"};
@@ -57,7 +60,7 @@ StatusOr<std::optional<size_t>> ParseInferenceHeaderLength(
   size_t length = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), length);
   if (error != std::errc() || end != text.data() + text.size() || length > response.body().size()) {
-    return InvalidArgumentError("http://" + address.HostHeader() + ": response header " +
+    return InvalidArgumentError(address.HttpUrl() + ": response header " +
                                 std::string(kInferenceHeaderLength) + " '" + std::string(text) +
                                 "' is not a length within the " + std::to_string(response.body().size()) +
                                 "-byte body");
@@ -80,15 +83,56 @@ bool IsClosedConnection(ErrorCode error) {
 struct HttpConnection::Stream {
   std::mutex mutex;
   asio::io_context io_context;
-  beast::tcp_stream stream{io_context};
+  std::optional<asio::ssl::context> ssl_context;  // set for a TLS address
+  beast::tcp_stream plain{io_context};
+  // A new TLS stream for each connection, because an SSL object cannot be
+  // reused once its connection ended.
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
   beast::flat_buffer buffer;
   bool open = false;
   uint64_t connections_opened = 0;
 
+  beast::tcp_stream& Transport() { return tls_stream ? tls_stream->next_layer() : plain; }
+
+  // Runs `operation` on the stream that carries HTTP: the TLS stream when
+  // there is one, else the TCP stream.
+  template <typename Operation>
+  ErrorCode Run(Operation operation) {
+    if (tls_stream) {
+      return RunOperation(io_context, [&](auto handler) { operation(*tls_stream, std::move(handler)); });
+    }
+    return RunOperation(io_context, [&](auto handler) { operation(plain, std::move(handler)); });
+  }
+
+  // Opens a TCP connection and, for a TLS address, completes the handshake,
+  // which verifies the server's certificate for `host`. `phase` names the
+  // step that failed.
+  ErrorCode Connect(const asio::ip::tcp::endpoint& endpoint, const std::string& host,
+                    std::chrono::milliseconds timeout, std::string& phase) {
+    if (ssl_context) tls_stream.emplace(io_context, *ssl_context);
+    phase = "connecting";
+    Transport().expires_after(timeout);
+    ErrorCode error = RunOperation(
+        io_context, [&](auto handler) { Transport().async_connect(endpoint, std::move(handler)); });
+    if (error) return error;
+    ++connections_opened;
+    if (!tls_stream) return error;
+
+    phase = "TLS handshake";
+    if (Status expected = tls::ExpectServerName(tls_stream->native_handle(), host); !expected.ok()) {
+      return asio::error::invalid_argument;
+    }
+    Transport().expires_after(timeout);
+    return RunOperation(io_context, [&](auto handler) {
+      tls_stream->async_handshake(asio::ssl::stream_base::client, std::move(handler));
+    });
+  }
+
   void Close() {
     ErrorCode ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    stream.close();
+    Transport().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    Transport().close();
+    tls_stream.reset();
     buffer.clear();
     open = false;
   }
@@ -97,14 +141,31 @@ struct HttpConnection::Stream {
   // was idle. Either way it cannot carry the next request.
   bool PeerClosedOrSentData() {
     pollfd descriptor{};
-    descriptor.fd = stream.socket().native_handle();
+    descriptor.fd = Transport().socket().native_handle();
     descriptor.events = POLLIN | POLLRDHUP;
     return ::poll(&descriptor, 1, 0) != 0;
   }
 };
 
-HttpConnection::HttpConnection(ServerAddress address, HttpOptions options)
-    : address_(std::move(address)), options_(options), stream_(std::make_unique<Stream>()) {}
+StatusOr<std::shared_ptr<HttpConnection>> HttpConnection::Create(ServerAddress address, HttpOptions options) {
+  if (!address.tls) {
+    if (!options.tls.empty()) {
+      return InvalidArgumentError("TLS files were given for " + address.HttpUrl() +
+                                  ", which is not TLS; use an https:// URL");
+    }
+    return std::shared_ptr<HttpConnection>(new HttpConnection(std::move(address), options, nullptr));
+  }
+  StatusOr<tls::TlsClientFiles> files = tls::LoadTlsClientFiles(options.tls);
+  if (!files.ok()) return InvalidArgumentError(address.HttpUrl() + ": " + files.status().message());
+  MOAT_ASSIGN_OR_RETURN(tls::SslContextPtr context, tls::NewClientContext(*files));
+  return std::shared_ptr<HttpConnection>(new HttpConnection(std::move(address), options, std::move(context)));
+}
+
+HttpConnection::HttpConnection(ServerAddress address, HttpOptions options, tls::SslContextPtr ssl_context)
+    : address_(std::move(address)), options_(std::move(options)), stream_(std::make_unique<Stream>()) {
+  // Asio's context takes ownership of the OpenSSL one.
+  if (ssl_context != nullptr) stream_->ssl_context.emplace(ssl_context.release());
+}
 
 HttpConnection::~HttpConnection() {
   if (stream_->open) stream_->Close();
@@ -117,8 +178,10 @@ uint64_t HttpConnection::connections_opened() const {
 
 StatusOr<HttpResponse> HttpConnection::Send(HttpRequest request) {
   const http::verb method = http::string_to_verb(request.method);
-  if (method != http::verb::get && method != http::verb::post) {
-    return InvalidArgumentError("HTTP method '" + request.method + "' is not supported; use GET or POST");
+  if (method != http::verb::get && method != http::verb::post && method != http::verb::put &&
+      method != http::verb::delete_) {
+    return InvalidArgumentError("HTTP method '" + request.method +
+                                "' is not supported; use GET, POST, PUT or DELETE");
   }
   ErrorCode error;
   const asio::ip::address ip = asio::ip::make_address(address_.host, error);
@@ -127,10 +190,14 @@ StatusOr<HttpResponse> HttpConnection::Send(HttpRequest request) {
   RequestMessage message{method, request.target, 11};
   message.set(http::field::host, address_.HostHeader());
   message.set(http::field::user_agent, "moat-client");
+  if (!options_.bearer_token.empty()) {
+    message.set(http::field::authorization, "Bearer " + options_.bearer_token);
+  }
   if (!request.content_type.empty()) message.set(http::field::content_type, request.content_type);
   if (request.inference_header_length.has_value()) {
     message.set(kInferenceHeaderLength, std::to_string(*request.inference_header_length));
   }
+  for (const auto& [name, value] : request.headers) message.set(name, value);
   message.keep_alive(true);
   message.body() = std::move(request.body);
   message.prepare_payload();
@@ -143,21 +210,18 @@ StatusOr<HttpResponse> HttpConnection::Send(HttpRequest request) {
   for (int attempt = 1;; ++attempt) {
     const bool reused = s.open;
     if (!s.open) {
-      s.stream.expires_after(options_.timeout);
-      error = RunOperation(s.io_context, [&](auto handler) {
-        s.stream.async_connect(asio::ip::tcp::endpoint(ip, address_.port), std::move(handler));
-      });
+      std::string phase;
+      error = s.Connect(asio::ip::tcp::endpoint(ip, address_.port), address_.host, options_.timeout, phase);
       if (error) {
         s.Close();
-        return ExchangeError(address_, "connecting", error, options_.timeout);
+        return ExchangeError(address_, phase, error, options_.timeout);
       }
       s.open = true;
-      ++s.connections_opened;
     }
 
-    s.stream.expires_after(options_.timeout);
-    error = RunOperation(s.io_context,
-                         [&](auto handler) { http::async_write(s.stream, message, std::move(handler)); });
+    s.Transport().expires_after(options_.timeout);
+    error =
+        s.Run([&](auto& stream, auto handler) { http::async_write(stream, message, std::move(handler)); });
     if (error) {
       s.Close();
       if (reused && attempt == 1 && IsClosedConnection(error)) continue;
@@ -166,10 +230,9 @@ StatusOr<HttpResponse> HttpConnection::Send(HttpRequest request) {
 
     http::response_parser<http::string_body> parser;
     parser.body_limit(options_.max_response_bytes);
-    s.stream.expires_after(options_.timeout);
-    error = RunOperation(s.io_context, [&](auto handler) {
-      http::async_read(s.stream, s.buffer, parser, std::move(handler));
-    });
+    s.Transport().expires_after(options_.timeout);
+    error = s.Run(
+        [&](auto& stream, auto handler) { http::async_read(stream, s.buffer, parser, std::move(handler)); });
     if (error) {
       s.Close();
       if (reused && attempt == 1 && !parser.got_some() && IsClosedConnection(error)) continue;

@@ -71,7 +71,9 @@ std::string ModelPath(std::string_view model, std::optional<int64_t> version) {
 
 StatusOr<KServeClient> KServeClient::Create(std::string_view url, HttpOptions options) {
   MOAT_ASSIGN_OR_RETURN(ServerAddress address, ParseServerUrl(url));
-  return KServeClient(std::make_shared<HttpConnection>(std::move(address), options));
+  MOAT_ASSIGN_OR_RETURN(std::shared_ptr<HttpConnection> connection,
+                        HttpConnection::Create(std::move(address), std::move(options)));
+  return KServeClient(std::move(connection));
 }
 
 StatusOr<HttpResponse> KServeClient::Send(HttpRequest request) const {

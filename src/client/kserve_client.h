@@ -1,5 +1,5 @@
 // A small synchronous client for the KServe v2 REST protocol (Open Inference
-// Protocol) over plain HTTP/1.1.
+// Protocol) over HTTP/1.1, plain or TLS.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +27,8 @@ namespace moat::client {
 // server's "error" text.
 class KServeClient {
  public:
-  // Parses `url` (see ParseServerUrl) without connecting.
+  // Parses `url` (see ParseServerUrl) and, for https://, checks the TLS
+  // files of `options` (see HttpConnection::Create), without connecting.
   static StatusOr<KServeClient> Create(std::string_view url, HttpOptions options = {});
 
   const ServerAddress& address() const { return connection_->address(); }

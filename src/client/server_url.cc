@@ -9,8 +9,10 @@ namespace moat::client {
 
 namespace {
 
-constexpr std::string_view kHttpUsage = "expected http://HOST:PORT, for example http://127.0.0.1:8000";
-constexpr std::string_view kGrpcUsage = "expected HOST:PORT or grpc://HOST:PORT, for example 127.0.0.1:8001";
+constexpr std::string_view kHttpUsage =
+    "expected http://HOST:PORT, or https://HOST:PORT for TLS, for example http://127.0.0.1:8000";
+constexpr std::string_view kGrpcUsage =
+    "expected HOST:PORT or grpc://HOST:PORT, or grpcs://HOST:PORT for TLS, for example 127.0.0.1:8001";
 
 Status UrlError(std::string_view url, std::string_view problem, std::string_view usage = kHttpUsage) {
   return InvalidArgumentError("server URL '" + std::string(url) + "': " + std::string(problem) + "; " +
@@ -74,7 +76,10 @@ StatusOr<ServerAddress> ParseAuthority(std::string_view url, std::string_view au
   if (port < 1 || port > 65535)
     return UrlError(url, "port " + std::to_string(port) + " is outside 1..65535", usage);
 
-  return ServerAddress{host, static_cast<uint16_t>(port)};
+  ServerAddress address;
+  address.host = host;
+  address.port = static_cast<uint16_t>(port);
+  return address;
 }
 
 }  // namespace
@@ -84,25 +89,34 @@ std::string ServerAddress::HostHeader() const {
   return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+std::string ServerAddress::HttpUrl() const { return (tls ? "https://" : "http://") + HostHeader(); }
+
 StatusOr<ServerAddress> ParseServerUrl(std::string_view url) {
   const size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return UrlError(url, "the scheme is missing");
   const std::string scheme = Lowercase(url.substr(0, scheme_end));
-  if (scheme == "https") return UrlError(url, "https is not supported (the client has no TLS yet)");
-  if (scheme != "http") return UrlError(url, "unsupported scheme '" + scheme + "'");
+  if (scheme != "http" && scheme != "https") return UrlError(url, "unsupported scheme '" + scheme + "'");
 
-  return ParseAuthority(url, url.substr(scheme_end + 3), kHttpUsage);
+  MOAT_ASSIGN_OR_RETURN(ServerAddress address, ParseAuthority(url, url.substr(scheme_end + 3), kHttpUsage));
+  address.tls = scheme == "https";
+  return address;
 }
 
 StatusOr<ServerAddress> ParseGrpcTarget(std::string_view target) {
   std::string_view authority = target;
+  bool tls = false;
   const size_t scheme_end = target.find("://");
   if (scheme_end != std::string_view::npos) {
     const std::string scheme = Lowercase(target.substr(0, scheme_end));
-    if (scheme != "grpc") return UrlError(target, "unsupported scheme '" + scheme + "'", kGrpcUsage);
+    if (scheme != "grpc" && scheme != "grpcs") {
+      return UrlError(target, "unsupported scheme '" + scheme + "'", kGrpcUsage);
+    }
+    tls = scheme == "grpcs";
     authority = target.substr(scheme_end + 3);
   }
-  return ParseAuthority(target, authority, kGrpcUsage);
+  MOAT_ASSIGN_OR_RETURN(ServerAddress address, ParseAuthority(target, authority, kGrpcUsage));
+  address.tls = tls;
+  return address;
 }
 
 }  // namespace moat::client

@@ -23,11 +23,15 @@ StatusOr<Client> MakeClient(const RemoteTarget& target) {
   if constexpr (std::is_same_v<Client, client::KServeClient>) {
     client::HttpOptions options;
     options.timeout = target.timeout;
+    options.tls = target.tls;
+    options.bearer_token = target.bearer_token;
     return client::KServeClient::Create(target.address, options);
   } else {
     client::GrpcOptions options;
     options.timeout = target.timeout;
     options.own_connection = true;
+    options.tls = target.tls;
+    options.bearer_token = target.bearer_token;
     return client::GrpcClient::Create(target.address, options);
   }
 }

@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "core/inference.h"
 #include "loadgen/transport.h"
+#include "tls/tls_context.h"
 
 namespace moat::loadgen {
 
@@ -26,6 +27,8 @@ struct RemoteTarget {
   // it as a region; inputs and outputs then travel through it.
   bool shared_memory = false;
   std::chrono::milliseconds timeout{60'000};  // of each request
+  tls::TlsClientOptions tls;  // for https:// and grpcs:// addresses
+  std::string bearer_token;   // sent with every request when not empty
 };
 
 // Fetches the model's metadata, which also checks that the server is

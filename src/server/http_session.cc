@@ -4,10 +4,12 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <limits>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "server/beast_request.h"
@@ -23,6 +25,10 @@ using asio::ip::tcp;
 namespace {
 
 constexpr size_t kReadChunkBytes = 16u << 10;
+
+// Request headers that HttpRequest carries for authentication and approval.
+constexpr std::string_view kOneTimeCodeField = "Moat-OTP";
+constexpr std::string_view kApprovalField = "Moat-Approval";
 
 std::string PeerName(const tcp::socket& socket) {
   beast::error_code error;
@@ -50,31 +56,106 @@ std::string LogSafe(std::string_view text) {
   return safe;
 }
 
+template <typename Stream>
+Stream MakeStream(tcp::socket socket, SessionContext& context) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    return Stream(std::move(socket), *context.ssl_context);
+  } else {
+    return Stream(std::move(socket));
+  }
+}
+
 }  // namespace
 
-HttpSession::HttpSession(tcp::socket socket, SessionContext& context)
-    : stream_(std::move(socket)), context_(context), peer_(PeerName(stream_.socket())) {
+template <typename Stream>
+HttpSession<Stream>::HttpSession(tcp::socket socket, SessionContext& context, bool over_capacity)
+    : stream_(MakeStream<Stream>(std::move(socket), context)),
+      context_(context),
+      over_capacity_(over_capacity),
+      peer_(PeerName(Transport().socket())) {
   chunk_header_callback_ = [this](uint64_t size, std::string_view, beast::error_code& error) {
     OnChunkHeader(size, error);
   };
 }
 
-HttpSession::~HttpSession() { context_.open_connections.fetch_sub(1, std::memory_order_relaxed); }
-
-void HttpSession::Start() {
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+template <typename Stream>
+HttpSession<Stream>::~HttpSession() {
+  std::atomic<size_t>& counter = over_capacity_ ? context_.rejected_in_flight : context_.open_connections;
+  counter.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void HttpSession::WaitForRequest() {
+template <typename Stream>
+void HttpSession<Stream>::Start() {
+  asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      self->Handshake();
+    } else {
+      self->WaitForRequest();
+    }
+  });
+}
+
+// The handshake counts as part of the first request, so the request timeout
+// bounds it.
+template <typename Stream>
+void HttpSession<Stream>::Handshake() {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    Transport().expires_after(context_.options.request_timeout);
+    stream_.async_handshake(
+        asio::ssl::stream_base::server,
+        [self = this->shared_from_this()](beast::error_code error) { self->OnHandshake(error); });
+  }
+}
+
+template <typename Stream>
+void HttpSession<Stream>::OnHandshake(beast::error_code error) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    if (error) {
+      // Failed handshakes are routine (port scanners, plaintext clients,
+      // rejected certificates), so they are not logged above debug level.
+      spdlog::debug("http TLS handshake with {} failed: {}", peer_, error.message());
+      return Close();
+    }
+    if (over_capacity_) return SendOverloadResponse();
+    // OpenSSL has verified the certificate against the client CA when it
+    // returns one here; without a client CA it asks for none.
+    X509* certificate = SSL_get0_peer_certificate(stream_.native_handle());
+    if (certificate != nullptr) {
+      StatusOr<tls::PeerCertificate> facts = tls::PeerCertificateFromX509(certificate);
+      if (!facts.ok()) {
+        spdlog::warn("http closing TLS connection from {}: its client certificate cannot be read: {}", peer_,
+                     facts.status().message());
+        return Close();
+      }
+      client_certificate_ = std::make_shared<const tls::PeerCertificate>(std::move(*facts));
+      spdlog::debug("http TLS connection from {} with client certificate {}", peer_,
+                    LogSafe(client_certificate_->subject));
+    }
+  }
+  WaitForRequest();
+}
+
+template <typename Stream>
+void HttpSession<Stream>::SendOverloadResponse() {
+  Transport().expires_after(context_.options.request_timeout);
+  asio::async_write(stream_, asio::buffer(*context_.overload_response),
+                    [self = this->shared_from_this()](beast::error_code error, size_t) {
+                      if (error) return self->Close();
+                      self->Linger();
+                    });
+}
+
+template <typename Stream>
+void HttpSession<Stream>::WaitForRequest() {
   if (context_.stopping.load()) return Close();
   // A pipelined request may already be buffered.
   if (buffer_.size() > 0) return ReadHeader();
 
   // The idle timeout covers the wait for the first byte. From there on, the
   // request timeout bounds the whole request.
-  stream_.expires_after(context_.options.idle_timeout);
+  Transport().expires_after(context_.options.idle_timeout);
   stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
-                          [self = shared_from_this()](beast::error_code error, size_t bytes) {
+                          [self = this->shared_from_this()](beast::error_code error, size_t bytes) {
                             if (error) {
                               if (error == beast::error::timeout) {
                                 spdlog::debug("http closing idle connection from {}", self->peer_);
@@ -86,7 +167,8 @@ void HttpSession::WaitForRequest() {
                           });
 }
 
-void HttpSession::ReadHeader() {
+template <typename Stream>
+void HttpSession<Stream>::ReadHeader() {
   request_start_ = std::chrono::steady_clock::now();
   method_.clear();
   target_.clear();
@@ -99,13 +181,14 @@ void HttpSession::ReadHeader() {
   body_chunks_ = 0;
   too_many_chunks_ = false;
   parser_->on_chunk_header(chunk_header_callback_);
-  stream_.expires_after(context_.options.request_timeout);
+  Transport().expires_after(context_.options.request_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code error, size_t) { self->OnHeader(error); });
+      [self = this->shared_from_this()](beast::error_code error, size_t) { self->OnHeader(error); });
 }
 
-void HttpSession::OnHeader(beast::error_code error) {
+template <typename Stream>
+void HttpSession<Stream>::OnHeader(beast::error_code error) {
   // The request line is known even when a later header field failed.
   method_ = std::string(parser_->get().method_string());
   target_ = std::string(parser_->get().target());
@@ -137,21 +220,24 @@ void HttpSession::OnHeader(beast::error_code error) {
 
   auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, http_version_);
   http::async_write(stream_, *interim,
-                    [self = shared_from_this(), interim](beast::error_code write_error, size_t) {
+                    [self = this->shared_from_this(), interim](beast::error_code write_error, size_t) {
                       if (write_error) return self->Close();
                       self->ReadBody();
                     });
 }
 
-void HttpSession::ReadBody() {
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code error, size_t) { self->OnBody(error); });
+template <typename Stream>
+void HttpSession<Stream>::ReadBody() {
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](beast::error_code error, size_t) { self->OnBody(error); });
 }
 
 // Counts the data chunks of a chunked body; the zero-size last chunk does
 // not count. Past max_body_chunks it stops the parser with body_limit, and
 // OnBody reports the chunk count as the reason.
-void HttpSession::OnChunkHeader(uint64_t size, beast::error_code& error) {
+template <typename Stream>
+void HttpSession<Stream>::OnChunkHeader(uint64_t size, beast::error_code& error) {
   if (size == 0) return;
   if (++body_chunks_ > context_.options.max_body_chunks) {
     too_many_chunks_ = true;
@@ -159,7 +245,8 @@ void HttpSession::OnChunkHeader(uint64_t size, beast::error_code& error) {
   }
 }
 
-void HttpSession::OnBody(beast::error_code error) {
+template <typename Stream>
+void HttpSession<Stream>::OnBody(beast::error_code error) {
   if (too_many_chunks_) {
     return RejectRequest(
         413, ResourceExhaustedError("chunked request body has more than the limit of " +
@@ -186,7 +273,8 @@ void HttpSession::OnBody(beast::error_code error) {
   Dispatch();
 }
 
-void HttpSession::Dispatch() {
+template <typename Stream>
+void HttpSession<Stream>::Dispatch() {
   http::request<http::string_body> message = parser_->release();
   parser_.reset();
 
@@ -195,6 +283,10 @@ void HttpSession::Dispatch() {
         400, InvalidArgumentError(std::string(kInferenceHeaderLengthField) + " appears more than once"));
   }
   HttpRequest request = ToHttpRequest(message, peer_);
+  request.authorization = std::string(message[http::field::authorization]);
+  request.one_time_code = std::string(message[kOneTimeCodeField]);
+  request.approval_id = std::string(message[kApprovalField]);
+  if (client_certificate_ != nullptr) request.client_certificate = *client_certificate_;
 
   if (!HttpHandler::RunsOnWorkerPool(request)) return Send(HandleCatchingBadAlloc(request), false);
 
@@ -204,7 +296,7 @@ void HttpSession::Dispatch() {
   client_gone_ = false;
   request.cancelled = cancelled_;
   auto executor = stream_.get_executor();
-  asio::post(context_.workers, [self = shared_from_this(), executor, request = std::move(request)] {
+  asio::post(context_.workers, [self = this->shared_from_this(), executor, request = std::move(request)] {
     HttpReply reply = self->HandleCatchingBadAlloc(request);
     asio::post(executor, [self, reply = std::move(reply)]() mutable { self->Reply(std::move(reply)); });
   });
@@ -213,19 +305,21 @@ void HttpSession::Dispatch() {
 
 // Bytes already buffered are the start of a pipelined request, which shows
 // that the client is still there, so the session does not watch then.
-void HttpSession::WatchForDisconnect() {
+template <typename Stream>
+void HttpSession<Stream>::WatchForDisconnect() {
   if (buffer_.size() > 0) return;
   watching_ = true;
   // A request may wait in its model's queue for as long as the model's
   // timeouts allow, so the watch has no deadline of its own.
-  stream_.expires_never();
+  Transport().expires_never();
   stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
-                          [self = shared_from_this()](beast::error_code error, size_t bytes) {
+                          [self = this->shared_from_this()](beast::error_code error, size_t bytes) {
                             self->OnWatchRead(error, bytes);
                           });
 }
 
-void HttpSession::OnWatchRead(beast::error_code error, size_t bytes) {
+template <typename Stream>
+void HttpSession<Stream>::OnWatchRead(beast::error_code error, size_t bytes) {
   watching_ = false;
   if (!error) {
     // The next pipelined request has begun. Its bytes stay in the buffer for
@@ -240,15 +334,17 @@ void HttpSession::OnWatchRead(beast::error_code error, size_t bytes) {
                LogSafe(method_), LogSafe(target_), error.message());
 }
 
-void HttpSession::StopWatching() {
+template <typename Stream>
+void HttpSession<Stream>::StopWatching() {
   if (!watching_) return;
   // The aborted read completes on this strand before any handler of a
   // later operation, so it cannot take bytes meant for the next request.
   beast::error_code ignored;
-  stream_.socket().cancel(ignored);
+  Transport().socket().cancel(ignored);
 }
 
-void HttpSession::Reply(HttpReply reply) {
+template <typename Stream>
+void HttpSession<Stream>::Reply(HttpReply reply) {
   StopWatching();
   cancelled_.reset();
   if (client_gone_) {
@@ -260,8 +356,10 @@ void HttpSession::Reply(HttpReply reply) {
 
 // Large JSON bodies allocate a document several times their size, so running
 // out of memory is an error reply rather than the end of the process.
-HttpReply HttpSession::HandleCatchingBadAlloc(const HttpRequest& request) {
+template <typename Stream>
+HttpReply HttpSession<Stream>::HandleCatchingBadAlloc(const HttpRequest& request) {
   try {
+    if (context_.options.request_observer) context_.options.request_observer(request);
     return context_.handler.Handle(request);
   } catch (const std::bad_alloc&) {
     return context_.handler.Reject(
@@ -270,11 +368,13 @@ HttpReply HttpSession::HandleCatchingBadAlloc(const HttpRequest& request) {
   }
 }
 
-void HttpSession::RejectRequest(unsigned http_status, const Status& reason) {
+template <typename Stream>
+void HttpSession<Stream>::RejectRequest(unsigned http_status, const Status& reason) {
   Send(context_.handler.Reject(method_, target_, peer_, http_status, reason), true);
 }
 
-void HttpSession::Send(HttpReply reply, bool close_after) {
+template <typename Stream>
+void HttpSession<Stream>::Send(HttpReply reply, bool close_after) {
   LogReply(reply);
   auto response = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status),
                                                                       http_version_);
@@ -286,6 +386,8 @@ void HttpSession::Send(HttpReply reply, bool close_after) {
     response->set(kInferenceHeaderLengthField, std::to_string(*reply.inference_header_length));
   }
   if (!reply.allow.empty()) response->set(http::field::allow, reply.allow);
+  if (!reply.www_authenticate.empty()) response->set(http::field::www_authenticate, reply.www_authenticate);
+  if (!reply.approval_id.empty()) response->set("Moat-Approval", reply.approval_id);
   if (!reply.content_encoding.empty()) response->set(http::field::content_encoding, reply.content_encoding);
   // Whether the body is compressed depends on the request's Accept-Encoding.
   response->set(http::field::vary, "Accept-Encoding");
@@ -294,14 +396,15 @@ void HttpSession::Send(HttpReply reply, bool close_after) {
   response->keep_alive(!close);
   response->prepare_payload();
 
-  stream_.expires_after(context_.options.request_timeout);
+  Transport().expires_after(context_.options.request_timeout);
   http::async_write(stream_, *response,
-                    [self = shared_from_this(), response, close](beast::error_code error, size_t) {
+                    [self = this->shared_from_this(), response, close](beast::error_code error, size_t) {
                       self->OnWrite(close, error);
                     });
 }
 
-void HttpSession::OnWrite(bool close_after, beast::error_code error) {
+template <typename Stream>
+void HttpSession<Stream>::OnWrite(bool close_after, beast::error_code error) {
   if (error) return Close();
   if (close_after) return Linger();
   WaitForRequest();
@@ -312,17 +415,19 @@ void HttpSession::OnWrite(bool close_after, beast::error_code error) {
 // still sending its body). So the session stops sending and discards input.
 // It closes when the client does, when the request timeout passes, or when
 // max_body_bytes more have arrived.
-void HttpSession::Linger() {
+template <typename Stream>
+void HttpSession<Stream>::Linger() {
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  Transport().socket().shutdown(tcp::socket::shutdown_send, ignored);
   buffer_.clear();
-  stream_.expires_after(context_.options.request_timeout);
+  Transport().expires_after(context_.options.request_timeout);
   Drain(0);
 }
 
-void HttpSession::Drain(size_t drained) {
+template <typename Stream>
+void HttpSession<Stream>::Drain(size_t drained) {
   stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
-                          [self = shared_from_this(), drained](beast::error_code error, size_t bytes) {
+                          [self = this->shared_from_this(), drained](beast::error_code error, size_t bytes) {
                             if (error || drained + bytes > self->context_.options.max_body_bytes) {
                               return self->Close();
                             }
@@ -330,13 +435,15 @@ void HttpSession::Drain(size_t drained) {
                           });
 }
 
-void HttpSession::Close() {
+template <typename Stream>
+void HttpSession<Stream>::Close() {
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.close();
+  Transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  Transport().close();
 }
 
-void HttpSession::LogReply(const HttpReply& reply) const {
+template <typename Stream>
+void HttpSession<Stream>::LogReply(const HttpReply& reply) const {
   // Successful requests are logged at debug level only: the audit log
   // already records each inference, and a line per request costs a
   // noticeable share of a small model's request time.
@@ -357,5 +464,8 @@ void HttpSession::LogReply(const HttpReply& reply) const {
               LogSafe(reply.request_id), LogSafe(method_), LogSafe(target_), peer_, model, reply.status,
               latency_ms, LogSafe(reply.error));
 }
+
+template class HttpSession<PlainStream>;
+template class HttpSession<TlsStream>;
 
 }  // namespace moat::server

@@ -38,7 +38,6 @@ TEST(ServerUrl, Rejected) {
   };
   const Case cases[] = {
       {"127.0.0.1:8000", "the scheme is missing"},
-      {"https://127.0.0.1:8000", "https is not supported"},
       {"ftp://127.0.0.1:21", "unsupported scheme 'ftp'"},
       {"http://127.0.0.1", "the port is missing"},
       {"http://127.0.0.1:", "port '' is not a number"},
