@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs Moat end to end on one machine over loopback only. The steps: create a
 # publisher key, pack and sign the PaddleOCR v4 text detection model, verify
-# the bundle, and serve it on 127.0.0.1. Then `moat infer` detects the text
-# lines of a photographed page and prints the audit receipt of the request.
+# the bundle, create the first administrator and an access policy, and
+# serve it on 127.0.0.1. The administrator creates an account and a token
+# for an analyst; a request without a token is refused. Then `moat infer`,
+# with the analyst's token, detects the text lines of a photographed page
+# and prints the audit receipt of the request.
 # Then the server stops. `moat audit prove` and `moat audit verify-receipt`
 # check that receipt offline against a signed checkpoint. `moat audit verify`
 # checks the whole audit log with only the node's public key. Last,
@@ -77,10 +80,37 @@ step "Signing the bundle (moat sign)"
 step "Verifying the bundle against the trusted keys (moat verify)"
 "$moat" verify repository/ocr-det/1 --trust trust
 
+step "Creating the node's first administrator and its API token (moat init)"
+admin_token=$("$moat" init --data-dir data --admin admin)
+echo "administrator 'admin' created; its token is kept in a shell variable, never in a file"
+
+step "Writing the access policy: administrators may do everything, analysts may run ocr-det"
+cat >policy.conf <<'POLICY'
+# Administrators manage accounts and run every action.
+[rule admins]
+effect = allow
+principals = role:admin
+actions = *
+
+# Analysts run the text detector and read its metadata.
+[rule analysts-detect]
+effect = allow
+principals = group:analysts
+actions = infer, read_metadata
+models = ocr-*
+
+# Analysts may pass tensors through shared memory regions of this host.
+[rule analysts-shared-memory]
+effect = allow
+principals = group:analysts
+actions = register_shared_memory
+POLICY
+cat policy.conf
+
 step "Starting the server on 127.0.0.1 with OS-picked HTTP and gRPC ports (moat serve, log in $work/server.log)"
 "$moat" serve --repository repository --trust trust --listen 127.0.0.1:0 --port-file server.port \
   --grpc-listen 127.0.0.1:0 --grpc-port-file grpc.port --allow-shared-memory \
-  --audit-dir audit >server.log 2>&1 &
+  --policy policy.conf --data-dir data --audit-dir audit >server.log 2>&1 &
 server_pid=$!
 port=""
 for ((tenth = 0; tenth < ready_timeout * 10; tenth++)); do
@@ -99,14 +129,29 @@ if [ -z "$port" ] || ! http_ready "$port"; then
 fi
 echo "server ready at http://127.0.0.1:$port"
 
-step "Detecting text in $(basename "$page") over HTTP (moat infer)"
-"$moat" infer --url "http://127.0.0.1:$port" --model ocr-det --image "$page" | tee infer.out
+step "The administrator creates the analyst account, its group and its token (moat user, moat group, moat token)"
+url="http://127.0.0.1:$port"
+MOAT_TOKEN=$admin_token "$moat" user add analyst --url "$url"
+MOAT_TOKEN=$admin_token "$moat" group add analysts --url "$url"
+MOAT_TOKEN=$admin_token "$moat" group add-member analysts analyst --url "$url"
+analyst_token=$(MOAT_TOKEN=$admin_token "$moat" token create --account analyst --days 1 --url "$url")
+
+step "A request without a token is refused, and audited (moat infer without --token)"
+if "$moat" infer --url "$url" --model ocr-det --image "$page" >anonymous.out 2>&1; then
+  cat anonymous.out
+  fail "a request without a token was served"
+fi
+cat anonymous.out
+
+step "Detecting text in $(basename "$page") over HTTP as the analyst (moat infer --token)"
+"$moat" infer --url "$url" --token "$analyst_token" --model ocr-det --image "$page" | tee infer.out
 receipt=$(sed -n 's/^audit receipt: //p' infer.out)
 [ -n "$receipt" ] || fail "the response carried no audit receipt"
 
 grpc_port=$(tr -d '[:space:]' <grpc.port)
 step "The same over gRPC, with the tensors in POSIX shared memory (moat infer --protocol grpc --shared-memory)"
-"$moat" infer --protocol grpc --url "127.0.0.1:$grpc_port" --shared-memory --model ocr-det --image "$page"
+"$moat" infer --protocol grpc --url "127.0.0.1:$grpc_port" --token "$analyst_token" --shared-memory --model ocr-det \
+  --image "$page"
 
 step "Stopping the server, which signs a last checkpoint of its audit log"
 stop_server
@@ -123,3 +168,6 @@ step "Verifying the whole audit log with only the node's public key (moat audit 
 
 step "Reading the inference records with the master key (moat audit query)"
 "$moat" audit query --audit-dir audit --key-file audit.keys --type inference
+
+step "Reading the refused request: who, and which policy rule decided (moat audit query --type rejected)"
+"$moat" audit query --audit-dir audit --key-file audit.keys --type rejected

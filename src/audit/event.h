@@ -22,7 +22,8 @@ inline constexpr char kAuditFailure[] = "audit_failure";
 inline constexpr char kLogPruned[] = "log_pruned";
 }  // namespace record_type
 
-// The principal of every request until authentication exists.
+// The principal of a request that presented no credentials, and of every
+// request of a server that runs without access control.
 inline constexpr char kAnonymousPrincipal[] = "anonymous";
 
 // Strings that are not valid UTF-8 are stored with each invalid byte replaced
@@ -31,6 +32,10 @@ struct AuditEvent {
   std::string type;  // one of record_type, or a newer type; must not be empty
   std::string request_id, protocol, peer, model;
   std::string principal = kAnonymousPrincipal;
+  // The policy action the request asked for ("infer", "load", ...) and the
+  // policy rule that allowed or denied it; both empty when the server runs
+  // without access control or the record is not about a request.
+  std::string action, rule;
   int64_t version = 0;  // 0 when unknown
   // bundle_digest as the bundle module reports it; input_digest and
   // output_digest from DigestTensors; each empty when not applicable.

@@ -73,6 +73,8 @@ std::string EncodeRecordRest(const AuditEvent& event, std::string_view time, std
   WriteString(writer, "time", time);
   WriteString(writer, "request_id", event.request_id);
   WriteString(writer, "principal", event.principal);
+  WriteString(writer, "action", event.action);
+  WriteString(writer, "rule", event.rule);
   WriteString(writer, "model", event.model);
   WriteInt64(writer, "version", event.version);
   WriteString(writer, "bundle_digest", event.bundle_digest);

@@ -133,6 +133,8 @@ StatusOr<RecordSummary> ParseRecordSummary(std::string_view plaintext) {
 
   MOAT_RETURN_IF_ERROR(ReadString(document, "request_id", summary.request_id));
   MOAT_RETURN_IF_ERROR(ReadString(document, "principal", summary.principal));
+  MOAT_RETURN_IF_ERROR(ReadString(document, "action", summary.action));
+  MOAT_RETURN_IF_ERROR(ReadString(document, "rule", summary.rule));
   MOAT_RETURN_IF_ERROR(ReadString(document, "model", summary.model));
   MOAT_RETURN_IF_ERROR(ReadString(document, "outcome", summary.outcome));
   auto version = document.FindMember("version");
@@ -148,6 +150,7 @@ bool MatchesFilter(const RecordSummary& record, const RecordFilter& filter) {
   if (filter.model && record.model != *filter.model) return false;
   if (filter.version && record.version != *filter.version) return false;
   if (filter.principal && record.principal != *filter.principal) return false;
+  if (filter.rule && record.rule != *filter.rule) return false;
   if (filter.outcome && record.outcome != *filter.outcome) return false;
   if (filter.since_micros && record.time_micros < *filter.since_micros) return false;
   if (filter.until_micros && record.time_micros > *filter.until_micros) return false;

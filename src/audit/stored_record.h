@@ -36,6 +36,8 @@ struct RecordSummary {
   int64_t time_micros = 0;   // `time` in microseconds since the Unix epoch
   std::string request_id;
   std::string principal;
+  std::string action;  // empty in records written before access control
+  std::string rule;
   std::string model;
   int64_t version = 0;
   std::string outcome;
@@ -43,7 +45,7 @@ struct RecordSummary {
 
 // Parses a record plaintext: a JSON object with "format" 2, an unsigned
 // "seq", non-empty string "type", an RFC 3339 "time" and, when present,
-// strings "request_id", "principal", "model", "outcome" and an integer
+// strings "request_id", "principal", "action", "rule", "model", "outcome" and an integer
 // "version". Unknown fields are accepted. Errors: DATA_LOSS naming the field.
 StatusOr<RecordSummary> ParseRecordSummary(std::string_view plaintext);
 
@@ -54,6 +56,7 @@ struct RecordFilter {
   std::optional<std::string> model = std::nullopt;
   std::optional<int64_t> version = std::nullopt;
   std::optional<std::string> principal = std::nullopt;
+  std::optional<std::string> rule = std::nullopt;
   std::optional<std::string> outcome = std::nullopt;
   std::optional<int64_t> since_micros = std::nullopt;
   std::optional<int64_t> until_micros = std::nullopt;

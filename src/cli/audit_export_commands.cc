@@ -76,7 +76,7 @@ void AddExport(CLI::App& audit, int& exit_code) {
 
 struct QueryOptions {
   std::string source, key_file, since, until;
-  std::optional<std::string> model, principal, outcome, type;
+  std::optional<std::string> model, principal, rule, outcome, type;
   std::optional<int64_t> version;
   bool json = false;
 };
@@ -87,6 +87,7 @@ StatusOr<audit::RecordFilter> MakeFilter(const QueryOptions& options) {
   filter.model = options.model;
   filter.version = options.version;
   filter.principal = options.principal;
+  filter.rule = options.rule;
   filter.outcome = options.outcome;
   if (!options.since.empty()) {
     StatusOr<int64_t> since = audit::ParseRfc3339Micros(options.since);
@@ -105,7 +106,8 @@ void PrintTableRow(const audit::RecordSummary& record) {
   std::cout << std::left << std::setw(8) << record.sequence << "  " << std::setw(27) << record.time << "  "
             << std::setw(14) << record.type << "  " << std::setw(16) << record.model << "  " << std::setw(7)
             << record.version << "  " << std::setw(12) << record.principal << "  " << std::setw(18)
-            << record.outcome << "  " << record.request_id << "\n";
+            << record.outcome << "  " << std::setw(20) << (record.rule.empty() ? "-" : record.rule) << "  "
+            << record.request_id << "\n";
 }
 
 void AddQuery(CLI::App& audit, int& exit_code) {
@@ -119,6 +121,7 @@ void AddQuery(CLI::App& audit, int& exit_code) {
   command->add_option("--model", options->model, "Only records of this model name");
   command->add_option("--version", options->version, "Only records of this model version");
   command->add_option("--principal", options->principal, "Only records of this principal");
+  command->add_option("--rule", options->rule, "Only records that this policy rule decided");
   command->add_option("--outcome", options->outcome, "Only records with this outcome, e.g. ok or NOT_FOUND");
   command->add_option("--type", options->type, "Only records of this type, e.g. inference or server_start");
   command->add_option("--since", options->since, "Only records written at or after this RFC 3339 time");
@@ -136,7 +139,8 @@ void AddQuery(CLI::App& audit, int& exit_code) {
     if (!options->json) {
       std::cout << std::left << std::setw(8) << "SEQ" << "  " << std::setw(27) << "TIME" << "  " << std::setw(14)
                 << "TYPE" << "  " << std::setw(16) << "MODEL" << "  " << std::setw(7) << "VERSION" << "  "
-                << std::setw(12) << "PRINCIPAL" << "  " << std::setw(18) << "OUTCOME" << "  " << "REQUEST_ID\n";
+                << std::setw(12) << "PRINCIPAL" << "  " << std::setw(18) << "OUTCOME" << "  " << std::setw(20)
+                << "RULE" << "  " << "REQUEST_ID\n";
     }
     uint64_t read_count = 0, matched = 0;
     Status read = audit::ReadAuditRecords(*source, **keys, [&](const audit::OpenedRecord& record) {

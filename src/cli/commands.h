@@ -13,5 +13,7 @@ void AddInferCommand(CLI::App& app, int& exit_code);    // infer
 void AddAuditCommands(CLI::App& app, int& exit_code);   // audit verify
 void AddDoctorCommand(CLI::App& app, int& exit_code);   // doctor
 void AddBenchCommand(CLI::App& app, int& exit_code);    // bench
+// init, whoami, user, group, token, totp, approvals, policy
+void AddAccessCommands(CLI::App& app, int& exit_code);
 
 }  // namespace moat::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   moat::cli::AddAuditCommands(app, exit_code);
   moat::cli::AddDoctorCommand(app, exit_code);
   moat::cli::AddBenchCommand(app, exit_code);
+  moat::cli::AddAccessCommands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

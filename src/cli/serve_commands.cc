@@ -14,6 +14,7 @@
 
 #include "audit/audit_keys.h"
 #include "cli/commands.h"
+#include "cli/serve_access.h"
 #include "common/file.h"
 #include "config/serving_config.h"
 #include "grpc/grpc_server.h"
@@ -23,6 +24,7 @@
 #include "runtime/onnx_runtime.h"
 #include "server/http_server.h"
 #include "shm/shared_memory.h"
+#include "tls/tls_context.h"
 
 namespace moat::cli {
 
@@ -66,7 +68,39 @@ struct ServeFlags {
   bool intra_op_spinning = false;
   bool allow_shared_memory = false;
   bool allow_model_control = false;
+  // TLS for both the HTTP and the gRPC front end; all empty: plaintext.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
+  bool require_client_cert = false;
+  ServeAccessFlags access;
 };
+
+// Checks the TLS flags and reads their files, so that a mistake stops
+// `moat serve` before it loads any model. Nullopt without --tls-cert.
+StatusOr<std::optional<tls::TlsServerOptions>> TlsOptionsFromFlags(const ServeFlags& flags) {
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return InvalidArgumentError("--tls-cert and --tls-key must be given together");
+  }
+  if (flags.tls_cert.empty()) {
+    if (!flags.client_ca.empty()) return InvalidArgumentError("--client-ca needs --tls-cert and --tls-key");
+    if (flags.require_client_cert) {
+      return InvalidArgumentError("--require-client-cert needs --tls-cert, --tls-key and --client-ca");
+    }
+    return std::optional<tls::TlsServerOptions>();
+  }
+  if (flags.require_client_cert && flags.client_ca.empty()) {
+    return InvalidArgumentError(
+        "--require-client-cert needs --client-ca, the CA that client certificates must chain to");
+  }
+  tls::TlsServerOptions options;
+  options.cert_file = flags.tls_cert;
+  options.key_file = flags.tls_key;
+  options.client_ca_file = flags.client_ca;
+  options.require_client_cert = flags.require_client_cert;
+  MOAT_RETURN_IF_ERROR(tls::LoadTlsServerFiles(options).status());
+  return std::optional<tls::TlsServerOptions>(options);
+}
 
 // Splits "HOST:PORT" or "[IPV6]:PORT"; `flag` names the option in errors.
 StatusOr<std::pair<std::string, uint16_t>> ParseListen(const std::string& text, const std::string& flag) {
@@ -96,12 +130,22 @@ StatusOr<std::pair<std::string, uint16_t>> ParseListen(const std::string& text, 
   return std::make_pair(host, static_cast<uint16_t>(value));
 }
 
-// Waits for SIGINT or SIGTERM. The signals are blocked in every thread (the
-// mask is inherited from here), so only this sigwait receives them.
-int WaitForStopSignal(const sigset_t& signals) {
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  return signal_number;
+// Waits for SIGINT or SIGTERM and returns it; reloads the policy on each
+// SIGHUP meanwhile. The signals are blocked in every thread (the mask is
+// inherited from here), so only this sigwait receives them.
+int WaitForStopSignal(const sigset_t& signals, auth::AccessControl* access_control) {
+  while (true) {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) return signal_number;
+    if (access_control == nullptr) {
+      spdlog::info("SIGHUP: no --policy to reload");
+      continue;
+    }
+    // A policy that does not load leaves the running one in place; the
+    // reason is logged and audited.
+    (void)access_control->ReloadPolicy();
+  }
 }
 
 // Logs the thread plan of the served versions. A version with intra_op_threads
@@ -131,6 +175,7 @@ int RunServe(const ServeFlags& flags) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto listen = ParseListen(flags.listen, "--listen");
@@ -146,6 +191,24 @@ int RunServe(const ServeFlags& flags) {
       return 2;
     }
     grpc_listen = *parsed;
+  }
+  StatusOr<std::optional<tls::TlsServerOptions>> tls_options = TlsOptionsFromFlags(flags);
+  if (!tls_options.ok()) {
+    std::cerr << "moat serve: " << tls_options.status().message() << "\n";
+    return 2;
+  }
+  {
+    std::vector<std::string> hosts{listen->first};
+    if (grpc_listen) hosts.push_back(grpc_listen->first);
+    if (Status exposure = CheckListenExposure(flags.access, flags.require_client_cert, hosts); !exposure.ok()) {
+      std::cerr << "moat serve: " << exposure.message() << "\n";
+      return 2;
+    }
+  }
+  StatusOr<std::unique_ptr<auth::AccessControl>> access_control = OpenAccessControl(flags.access);
+  if (!access_control.ok()) {
+    std::cerr << "moat serve: " << access_control.status().message() << "\n";
+    return 1;
   }
   config::ServingConfig serving_config;
   {
@@ -218,6 +281,12 @@ int RunServe(const ServeFlags& flags) {
                (*service)->loaded_version_count(), flags.repository, flags.audit_dir, flags.audit_durability,
                flags.audit_on_failure, keys->node_key->key_id());
   LogThreadPlan(**service);
+  if (*access_control) {
+    repository::ModelService* audited = service->get();
+    (*access_control)->SetAuditSink([audited](const audit::AuditEvent& event) { audited->RecordAccessEvent(event); });
+  } else {
+    spdlog::warn("no --policy: every request is served as 'anonymous' without authentication");
+  }
 
   server::HttpServerOptions http_options;
   http_options.address = listen->first;
@@ -230,6 +299,8 @@ int RunServe(const ServeFlags& flags) {
   http_options.request_timeout = std::chrono::milliseconds(flags.request_timeout_ms);
   http_options.io_threads = flags.io_threads;
   http_options.worker_threads = flags.workers;
+  http_options.tls = *tls_options;
+  http_options.access_control = access_control->get();
   shm::SharedMemoryManager shared_memory(flags.allow_shared_memory);
   server::HttpServer http(**service, shared_memory, http_options);
   if (Status status = http.Start(); !status.ok()) {
@@ -245,6 +316,8 @@ int RunServe(const ServeFlags& flags) {
     grpc_options.address = grpc_listen->first;
     grpc_options.port = grpc_listen->second;
     grpc_options.max_message_bytes = flags.max_body_bytes;
+    grpc_options.tls = *tls_options;
+    grpc_options.access_control = access_control->get();
     grpc = std::make_unique<grpc_server::GrpcServer>(**service, shared_memory, grpc_options);
     if (Status status = grpc->Start(); !status.ok()) {
       std::cerr << "moat serve: " << status.message() << "\n";
@@ -264,7 +337,7 @@ int RunServe(const ServeFlags& flags) {
     }
   }
 
-  int signal_number = WaitForStopSignal(signals);
+  int signal_number = WaitForStopSignal(signals, access_control->get());
   spdlog::info("received signal {}, stopping", signal_number);
   if (grpc) grpc->Stop();
   http.Stop();
@@ -405,8 +478,17 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::PositiveNumber);
   serve->add_flag("--allow-shared-memory", flags->allow_shared_memory,
                   "Let clients register POSIX shared memory regions and pass tensors through them");
+  serve->add_option("--tls-cert", flags->tls_cert,
+                    "Serve HTTPS and gRPC over TLS with this PEM certificate chain (needs --tls-key)");
+  serve->add_option("--tls-key", flags->tls_key, "Unencrypted PEM private key of --tls-cert");
+  serve->add_option("--client-ca", flags->client_ca,
+                    "PEM CA certificates: ask clients for a certificate and accept only one that chains to "
+                    "them and is within its validity dates");
+  serve->add_flag("--require-client-cert", flags->require_client_cert,
+                  "Reject TLS clients without a certificate from --client-ca");
   serve->add_flag("--allow-model-control", flags->allow_model_control,
                   "Let clients load and unload models through the repository endpoints");
+  AddServeAccessOptions(*serve, flags->access);
   serve->callback([flags, &exit_code] { exit_code = RunServe(*flags); });
 }
 

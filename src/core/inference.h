@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -15,11 +16,34 @@
 
 namespace moat {
 
+// Decides again, once the service knows which version "the latest" is, an
+// infer request that the policy allowed before its version was known.
+class VersionAuthorizer {
+ public:
+  virtual ~VersionAuthorizer() = default;
+  // OK, or PERMISSION_DENIED with the message for the client; either way
+  // `rule` receives the deciding policy rule for the audit record.
+  virtual Status AuthorizeVersion(int64_t version, std::string& rule) const = 0;
+};
+
 // The sender and transport of a request, carried into logs and audit records.
 struct RequestContext {
+  RequestContext() = default;
+  RequestContext(std::string id, std::string transport, std::string from)
+      : request_id(std::move(id)), protocol(std::move(transport)), peer(std::move(from)) {}
+
   std::string request_id;  // the client's "id" if it sent one, else generated
   std::string protocol;    // "http", "grpc", ...
   std::string peer;        // "127.0.0.1:51234"
+  // Who sent it and what the policy said; see audit::AuditEvent. Without
+  // access control: "anonymous" and two empty strings.
+  std::string principal = "anonymous";
+  std::string action;
+  std::string rule;
+  // Set when the request named no version and the policy allowed it before
+  // the version was known; Infer asks it about the version it resolves.
+  // Null otherwise. Must outlive the call.
+  const VersionAuthorizer* version_authorizer = nullptr;
 };
 
 struct InferenceRequest {

@@ -13,7 +13,9 @@
 #include <optional>
 #include <string>
 
+#include "auth/management.h"
 #include "grpc/inference_rpc_service.h"
+#include "grpc/management_rpcs.h"
 #include "grpc/rpc_helpers.h"
 
 namespace moat::grpc_server {
@@ -37,12 +39,35 @@ std::optional<std::string> ListeningAddress(const std::string& address, uint16_t
 
 int ClampToInt(size_t value) { return static_cast<int>(std::min<size_t>(value, INT_MAX)); }
 
+StatusOr<std::shared_ptr<::grpc::ServerCredentials>> CredentialsFor(const GrpcServerOptions& options) {
+  if (!options.tls) return ::grpc::InsecureServerCredentials();
+  MOAT_ASSIGN_OR_RETURN(tls::TlsServerFiles files, tls::LoadTlsServerFiles(*options.tls));
+  return TlsServerCredentials(files);
+}
+
 }  // namespace
+
+std::shared_ptr<::grpc::ServerCredentials> TlsServerCredentials(const tls::TlsServerFiles& files) {
+  ::grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (!files.client_ca_pem.empty()) {
+    ssl.pem_root_certs = files.client_ca_pem;
+    ssl.client_certificate_request = files.require_client_cert
+                                         ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                         : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  ssl.pem_key_cert_pairs.push_back({files.private_key_pem, files.certificate_chain_pem});
+  return ::grpc::SslServerCredentials(ssl);
+}
 
 class GrpcServer::Impl {
  public:
   Impl(InferenceService& service, shm::SharedMemoryManager& shared_memory, GrpcServerOptions options)
-      : options_(std::move(options)), rpc_service_(service, shared_memory) {}
+      : options_(std::move(options)), rpc_service_(service, shared_memory, options_.access_control) {
+    if (options_.access_control != nullptr) {
+      management_ = std::make_unique<auth::Management>(*options_.access_control);
+      management_rpcs_ = std::make_unique<ManagementRpcService>(*options_.access_control, *management_);
+    }
+  }
 
   Status Start() {
     std::lock_guard lock(mutex_);
@@ -54,10 +79,11 @@ class GrpcServer::Impl {
       return UnavailableError("cannot listen for gRPC on " + Quote(options_.address) +
                               ": it is not an IPv4 or IPv6 address");
     }
+    MOAT_ASSIGN_OR_RETURN(std::shared_ptr<::grpc::ServerCredentials> credentials, CredentialsFor(options_));
     ::grpc::EnableDefaultHealthCheckService(true);
     ::grpc::ServerBuilder builder;
     int selected_port = 0;
-    builder.AddListeningPort(*address, ::grpc::InsecureServerCredentials(), &selected_port);
+    builder.AddListeningPort(*address, credentials, &selected_port);
     // Without this a second server could bind the same port and share its traffic.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.SetMaxReceiveMessageSize(ClampToInt(options_.max_message_bytes));
@@ -76,6 +102,7 @@ class GrpcServer::Impl {
     quota.SetMaxThreads(std::max(options_.max_concurrent_calls, 1) + 1);
     builder.SetResourceQuota(quota);
     builder.RegisterService(&rpc_service_);
+    if (management_rpcs_ != nullptr) builder.RegisterService(management_rpcs_.get());
 
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || selected_port == 0) {
@@ -85,8 +112,8 @@ class GrpcServer::Impl {
     }
     port_ = static_cast<uint16_t>(selected_port);
     SetServing(true);
-    spdlog::info("grpc server listening on {} port {} (at most {} concurrent calls)", options_.address, port_,
-                 options_.max_concurrent_calls);
+    spdlog::info("grpc server listening on {} port {} ({}, at most {} concurrent calls)", options_.address,
+                 port_, options_.tls ? "TLS" : "plaintext", options_.max_concurrent_calls);
     return OkStatus();
   }
 
@@ -111,6 +138,9 @@ class GrpcServer::Impl {
 
   const GrpcServerOptions options_;
   InferenceRpcService rpc_service_;
+  // The management API, served with access control only.
+  std::unique_ptr<auth::Management> management_;
+  std::unique_ptr<ManagementRpcService> management_rpcs_;
   std::mutex mutex_;  // serialises Start and Stop
   bool started_ = false;
   std::unique_ptr<::grpc::Server> server_;

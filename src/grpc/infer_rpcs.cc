@@ -1,4 +1,5 @@
 // ModelInfer and ModelStreamInfer.
+#include <optional>
 #include <utility>
 
 #include "common/utf8.h"
@@ -12,12 +13,22 @@ namespace moat::grpc_server {
 using inference::ModelInferRequest;
 using inference::ModelInferResponse;
 
-Status InferenceRpcService::RunInfer(std::shared_ptr<const ModelInferRequest> message, CallLog& log,
+Status InferenceRpcService::RunInfer(Context& call, std::shared_ptr<const ModelInferRequest> message, CallLog& log,
                                      std::shared_ptr<const std::atomic<bool>> cancelled,
                                      ModelInferResponse& response) {
   if (!message->id().empty()) log.set_request_id(message->id());
   log.set_model(message->model_name());
-  RequestContext context{log.request_id(), "grpc", log.peer()};
+  Admitted admitted;
+  MOAT_RETURN_IF_ERROR(Admit(call, log, policy::Action::kInfer, message->model_name(), message->model_version(),
+                             admitted));
+  RequestContext& context = admitted.context;
+  // The policy allowed "the latest version" before it was known; the
+  // service asks again with the version it resolves.
+  std::optional<auth::PolicyVersionCheck> version_check;
+  if (access_control_ != nullptr && !admitted.operation.version) {
+    version_check.emplace(*access_control_, admitted.caller, admitted.operation, admitted.now_unix);
+    context.version_authorizer = &*version_check;
+  }
   auto reject = [&](const Status& reason) {
     service_.RecordRejectedRequest(context, message->model_name(), message->model_version(), reason);
     return reason;
@@ -51,7 +62,7 @@ Status InferenceRpcService::RunInfer(std::shared_ptr<const ModelInferRequest> me
   auto owned = std::make_shared<ModelInferRequest>();
   owned->Swap(const_cast<ModelInferRequest*>(request));
   auto [cancelled, watch] = cancellation_watcher_.Add([context] { return context->IsCancelled(); });
-  return log.Finish(RunInfer(std::move(owned), log, std::move(cancelled), *response));
+  return log.Finish(RunInfer(*context, std::move(owned), log, std::move(cancelled), *response));
 }
 
 ::grpc::Status InferenceRpcService::ModelStreamInfer(
@@ -64,7 +75,7 @@ Status InferenceRpcService::RunInfer(std::shared_ptr<const ModelInferRequest> me
     CallLog log = StartCall("ModelStreamInfer", *context);
     inference::ModelStreamInferResponse reply;
     auto [cancelled, watch] = cancellation_watcher_.Add([context] { return context->IsCancelled(); });
-    Status status = RunInfer(message, log, std::move(cancelled), *reply.mutable_infer_response());
+    Status status = RunInfer(*context, message, log, std::move(cancelled), *reply.mutable_infer_response());
     log.Finish(status);
     if (!status.ok()) {
       // The stream stays open, so the error travels in the response. The

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/access_control.h"
 #include "common/request_id.h"
 #include "common/status.h"
 #include "core/inference.h"
@@ -20,8 +21,11 @@ namespace moat::grpc_server {
 // references must outlive the object.
 class InferenceRpcService final : public inference::GRPCInferenceService::Service {
  public:
-  InferenceRpcService(InferenceService& service, shm::SharedMemoryManager& shared_memory)
-      : service_(service), shared_memory_(shared_memory) {}
+  // `access_control` authenticates and authorizes every call except the
+  // health checks; null serves everyone as "anonymous".
+  InferenceRpcService(InferenceService& service, shm::SharedMemoryManager& shared_memory,
+                      auth::AccessControl* access_control = nullptr)
+      : service_(service), shared_memory_(shared_memory), access_control_(access_control) {}
 
   using Context = ::grpc::ServerContext;
 
@@ -62,18 +66,34 @@ class InferenceRpcService final : public inference::GRPCInferenceService::Servic
       inference::SystemSharedMemoryUnregisterResponse* response) override;
 
  private:
+  // What access control decided for a call that it let through.
+  struct Admitted {
+    RequestContext context;
+    auth::Caller caller;
+    auth::Operation operation;
+    int64_t now_unix = 0;
+  };
+
   // Starts the log of a call with a generated request id.
   CallLog StartCall(std::string_view method, const Context& context);
+
+  // Authenticates and authorizes `action` on `model` (may be empty) at
+  // `version_field` for the call. On refusal audits it and returns the
+  // error (a pending approval's id also goes into the trailing metadata
+  // moat-approval). `admitted` receives the request context for Infer.
+  Status Admit(Context& context, const CallLog& log, policy::Action action, std::string_view model,
+               std::string_view version_field, Admitted& admitted);
 
   // Parses, runs and converts one infer request; `log` gets the request id
   // and model. Audits requests rejected before or after Infer.
   // `cancelled` becomes the request's cancellation flag.
-  Status RunInfer(std::shared_ptr<const inference::ModelInferRequest> message, CallLog& log,
+  Status RunInfer(Context& call, std::shared_ptr<const inference::ModelInferRequest> message, CallLog& log,
                   std::shared_ptr<const std::atomic<bool>> cancelled,
                   inference::ModelInferResponse& response);
 
   InferenceService& service_;
   shm::SharedMemoryManager& shared_memory_;
+  auth::AccessControl* const access_control_;
   RequestIdGenerator ids_;
   // Polls the calls waiting in Infer so that a request whose client cancelled
   // or passed its deadline fails with CANCELLED before it runs.

@@ -4,6 +4,7 @@
 
 #include "grpc/inference_rpc_service.h"
 #include "grpc/model_messages.h"
+#include "grpc/peer_identity.h"
 #include "grpc/rpc_helpers.h"
 
 namespace moat::grpc_server {
@@ -42,6 +43,36 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
   return CallLog(method, ids_.Next(), PeerAddress(context.peer()));
 }
 
+Status InferenceRpcService::Admit(Context& context, const CallLog& log, policy::Action action,
+                                  std::string_view model, std::string_view version_field, Admitted& admitted) {
+  admitted.context = RequestContext(log.request_id(), "grpc", log.peer());
+  if (access_control_ == nullptr) return OkStatus();
+  auth::Operation& operation = admitted.operation;
+  operation.action = action;
+  operation.model = std::string(model);
+  if (StatusOr<std::optional<int64_t>> version = ParseVersionField(version_field); version.ok()) {
+    operation.version = *version;
+  }
+  std::string authorization = MetadataValue(context, "authorization");
+  std::string one_time_code = MetadataValue(context, "moat-otp");
+  std::string approval_id = MetadataValue(context, "moat-approval");
+  std::optional<tls::PeerCertificate> certificate = PeerCertificateOf(context);
+  auth::Credentials credentials;
+  credentials.authorization = authorization;
+  credentials.certificate = certificate ? &*certificate : nullptr;
+  credentials.one_time_code = one_time_code;
+  credentials.approval_id = approval_id;
+  credentials.peer = log.peer();
+  admitted.now_unix = auth::UnixNow();
+  auth::Refusal refusal;
+  Status status = auth::AdmitRequest(*access_control_, credentials, operation, admitted.now_unix, admitted.context,
+                                     admitted.caller, refusal);
+  if (status.ok()) return status;
+  service_.RecordRejectedRequest(admitted.context, operation.model, std::string(version_field), status);
+  if (!refusal.approval_id.empty()) context.AddTrailingMetadata("moat-approval", refusal.approval_id);
+  return status;
+}
+
 ::grpc::Status InferenceRpcService::ServerLive(Context* context, const inference::ServerLiveRequest* request,
                                                inference::ServerLiveResponse* response) {
   CallLog log = StartCall("ServerLive", *context);
@@ -61,6 +92,10 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
                                                inference::ModelReadyResponse* response) {
   CallLog log = StartCall("ModelReady", *context);
   log.set_model(request->name());
+  Admitted admitted;
+  Status admission =
+      Admit(*context, log, policy::Action::kReadMetadata, request->name(), request->version(), admitted);
+  if (!admission.ok()) return log.Finish(admission);
   StatusOr<std::optional<int64_t>> version = ParseVersionField(request->version());
   if (!version.ok()) return log.Finish(version.status());
   StatusOr<bool> ready = service_.IsModelReady(request->name(), *version);
@@ -73,6 +108,9 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
                                                    const inference::ServerMetadataRequest* request,
                                                    inference::ServerMetadataResponse* response) {
   CallLog log = StartCall("ServerMetadata", *context);
+  Admitted admitted;
+  Status admission = Admit(*context, log, policy::Action::kReadMetadata, "", "", admitted);
+  if (!admission.ok()) return log.Finish(admission);
   moat::ServerMetadata metadata = service_.GetServerMetadata();
   response->set_name(metadata.name);
   response->set_version(metadata.version);
@@ -89,6 +127,10 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
                                                   inference::ModelMetadataResponse* response) {
   CallLog log = StartCall("ModelMetadata", *context);
   log.set_model(request->name());
+  Admitted admitted;
+  Status admission =
+      Admit(*context, log, policy::Action::kReadMetadata, request->name(), request->version(), admitted);
+  if (!admission.ok()) return log.Finish(admission);
   StatusOr<std::optional<int64_t>> version = ParseVersionField(request->version());
   if (!version.ok()) return log.Finish(version.status());
   StatusOr<moat::ModelMetadata> metadata = service_.GetModelMetadata(request->name(), *version);
@@ -102,6 +144,10 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
                                                 inference::ModelConfigResponse* response) {
   CallLog log = StartCall("ModelConfig", *context);
   log.set_model(request->name());
+  Admitted admitted;
+  Status admission =
+      Admit(*context, log, policy::Action::kReadMetadata, request->name(), request->version(), admitted);
+  if (!admission.ok()) return log.Finish(admission);
   StatusOr<std::optional<int64_t>> version = ParseVersionField(request->version());
   if (!version.ok()) return log.Finish(version.status());
   StatusOr<moat::ModelMetadata> metadata = service_.GetModelMetadata(request->name(), *version);
@@ -115,6 +161,10 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
                                                     inference::ModelStatisticsResponse* response) {
   CallLog log = StartCall("ModelStatistics", *context);
   log.set_model(request->name());
+  Admitted admitted;
+  Status admission =
+      Admit(*context, log, policy::Action::kReadStatistics, request->name(), request->version(), admitted);
+  if (!admission.ok()) return log.Finish(admission);
   StatusOr<std::optional<int64_t>> version = ParseVersionField(request->version());
   if (!version.ok()) return log.Finish(version.status());
   if (request->name().empty() && version->has_value()) {
@@ -132,6 +182,9 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
                                                     const inference::RepositoryIndexRequest* request,
                                                     inference::RepositoryIndexResponse* response) {
   CallLog log = StartCall("RepositoryIndex", *context);
+  Admitted admitted;
+  Status admission = Admit(*context, log, policy::Action::kReadMetadata, "", "", admitted);
+  if (!admission.ok()) return log.Finish(admission);
   Status repository = CheckRepositoryName(request->repository_name());
   if (!repository.ok()) return log.Finish(repository);
   FillRepositoryIndex(service_.RepositoryIndex(request->ready()), *response);
@@ -143,12 +196,14 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
                                                         inference::RepositoryModelLoadResponse* response) {
   CallLog log = StartCall("RepositoryModelLoad", *context);
   log.set_model(request->model_name());
+  Admitted admitted;
+  Status admission = Admit(*context, log, policy::Action::kLoad, request->model_name(), "", admitted);
+  if (!admission.ok()) return log.Finish(admission);
   Status checked = CheckRepositoryName(request->repository_name());
   if (checked.ok()) checked = CheckModelName(request->model_name());
   if (checked.ok()) checked = CheckLoadParameters(request->parameters());
   if (!checked.ok()) return log.Finish(checked);
-  RequestContext request_context{log.request_id(), "grpc", log.peer()};
-  return log.Finish(service_.LoadModel(request->model_name(), request_context));
+  return log.Finish(service_.LoadModel(request->model_name(), admitted.context));
 }
 
 ::grpc::Status InferenceRpcService::RepositoryModelUnload(
@@ -156,13 +211,15 @@ CallLog InferenceRpcService::StartCall(std::string_view method, const Context& c
     inference::RepositoryModelUnloadResponse* response) {
   CallLog log = StartCall("RepositoryModelUnload", *context);
   log.set_model(request->model_name());
+  Admitted admitted;
+  Status admission = Admit(*context, log, policy::Action::kUnload, request->model_name(), "", admitted);
+  if (!admission.ok()) return log.Finish(admission);
   // Unload parameters (such as unload_dependents) concern model ensembles,
   // which Moat does not serve, so they are ignored.
   Status checked = CheckRepositoryName(request->repository_name());
   if (checked.ok()) checked = CheckModelName(request->model_name());
   if (!checked.ok()) return log.Finish(checked);
-  RequestContext request_context{log.request_id(), "grpc", log.peer()};
-  return log.Finish(service_.UnloadModel(request->model_name(), request_context));
+  return log.Finish(service_.UnloadModel(request->model_name(), admitted.context));
 }
 
 }  // namespace moat::grpc_server

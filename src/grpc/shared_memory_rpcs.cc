@@ -7,6 +7,9 @@ namespace moat::grpc_server {
     Context* context, const inference::SystemSharedMemoryStatusRequest* request,
     inference::SystemSharedMemoryStatusResponse* response) {
   CallLog log = StartCall("SystemSharedMemoryStatus", *context);
+  Admitted admitted;
+  Status admission = Admit(*context, log, policy::Action::kRegisterSharedMemory, "", "", admitted);
+  if (!admission.ok()) return log.Finish(admission);
   StatusOr<std::vector<shm::RegionInfo>> regions = shared_memory_.GetStatus(request->name());
   if (!regions.ok()) return log.Finish(regions.status());
   auto& statuses = *response->mutable_regions();
@@ -24,6 +27,9 @@ namespace moat::grpc_server {
     Context* context, const inference::SystemSharedMemoryRegisterRequest* request,
     inference::SystemSharedMemoryRegisterResponse* response) {
   CallLog log = StartCall("SystemSharedMemoryRegister", *context);
+  Admitted admitted;
+  Status admission = Admit(*context, log, policy::Action::kRegisterSharedMemory, "", "", admitted);
+  if (!admission.ok()) return log.Finish(admission);
   return log.Finish(
       shared_memory_.Register(request->name(), request->key(), request->offset(), request->byte_size()));
 }
@@ -32,6 +38,9 @@ namespace moat::grpc_server {
     Context* context, const inference::SystemSharedMemoryUnregisterRequest* request,
     inference::SystemSharedMemoryUnregisterResponse* response) {
   CallLog log = StartCall("SystemSharedMemoryUnregister", *context);
+  Admitted admitted;
+  Status admission = Admit(*context, log, policy::Action::kRegisterSharedMemory, "", "", admitted);
+  if (!admission.ok()) return log.Finish(admission);
   return log.Finish(shared_memory_.Unregister(request->name()));
 }
 

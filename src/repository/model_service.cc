@@ -28,6 +28,9 @@ audit::AuditEvent EventFor(const std::string& type, const RequestContext& contex
   event.request_id = context.request_id;
   event.protocol = context.protocol;
   event.peer = context.peer;
+  event.principal = context.principal;
+  event.action = context.action;
+  event.rule = context.rule;
   event.model = model;
   return event;
 }
@@ -369,7 +372,18 @@ StatusOr<InferenceResponse> ModelService::Infer(const InferenceRequest& request,
   if (found.ok()) {
     event.version = found->model->version;
     event.bundle_digest = found->model->bundle_digest;
-    response = Run(*found, request, event);
+    Status allowed = OkStatus();
+    if (context.version_authorizer != nullptr && !request.model_version) {
+      // The policy allowed "the latest version" before it was known; a rule
+      // about versions may still deny the one that is.
+      allowed = context.version_authorizer->AuthorizeVersion(found->model->version, event.rule);
+    }
+    if (allowed.ok()) {
+      response = Run(*found, request, event);
+    } else {
+      response = allowed;
+      found = allowed;  // a denied request counts in no model's statistics
+    }
   }
   auto total = std::chrono::steady_clock::now() - start;
   event.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(total).count();

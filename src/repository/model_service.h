@@ -75,6 +75,11 @@ class ModelService final : public InferenceService {
                              const std::string& version, const Status& reason) override;
   std::string MetricsText() const override;
 
+  // Appends an event that access control reports (approvals, policy
+  // reloads, account changes); a failure is logged and counted like any
+  // record that no response waits for.
+  void RecordAccessEvent(const audit::AuditEvent& event) { Audit(event); }
+
   // The audit log's counters.
   audit::AuditLogStats audit_stats() const { return audit_ ? audit_->stats() : audit::AuditLogStats{}; }
 

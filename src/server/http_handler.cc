@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "auth/management.h"
 #include "server/content_coding.h"
 #include "server/infer_request_parser.h"
+#include "server/management_api.h"
 #include "server/reply_builders.h"
 #include "server/response_json.h"
 #include "server/shared_memory_parameters.h"
@@ -43,6 +45,50 @@ StatusOr<ModelTarget> DecodeModelTarget(const std::string& model_segment,
   return ModelTarget{std::move(model), version};
 }
 
+// The policy action of each endpoint; nullopt for the health checks, which
+// load balancers call without credentials and which reveal nothing.
+std::optional<policy::Action> ActionFor(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kHealthLive:
+    case Endpoint::kHealthReady:
+      return std::nullopt;
+    case Endpoint::kServerMetadata:
+    case Endpoint::kModelMetadata:
+    case Endpoint::kModelReady:
+    case Endpoint::kModelConfig:
+    case Endpoint::kRepositoryIndex:
+      return policy::Action::kReadMetadata;
+    case Endpoint::kInfer:
+      return policy::Action::kInfer;
+    case Endpoint::kModelStatistics:
+    case Endpoint::kAllModelStatistics:
+    case Endpoint::kMetrics:
+      return policy::Action::kReadStatistics;
+    case Endpoint::kModelLoad:
+      return policy::Action::kLoad;
+    case Endpoint::kModelUnload:
+      return policy::Action::kUnload;
+    case Endpoint::kSharedMemoryStatus:
+    case Endpoint::kAllSharedMemoryStatus:
+    case Endpoint::kSharedMemoryRegister:
+    case Endpoint::kSharedMemoryUnregister:
+    case Endpoint::kAllSharedMemoryUnregister:
+      return policy::Action::kRegisterSharedMemory;
+  }
+  return std::nullopt;
+}
+
+// The credentials that `request` presents; views into it.
+auth::Credentials CredentialsOf(const HttpRequest& request) {
+  auth::Credentials credentials;
+  credentials.authorization = request.authorization;
+  credentials.certificate = request.client_certificate ? &*request.client_certificate : nullptr;
+  credentials.one_time_code = request.one_time_code;
+  credentials.approval_id = request.approval_id;
+  credentials.peer = request.peer;
+  return credentials;
+}
+
 bool IsCompressed(const HttpRequest& request) {
   if (request.body->empty() || request.content_encoding.empty()) return false;
   StatusOr<ContentCoding> coding = ParseContentEncoding(request.content_encoding);
@@ -50,6 +96,17 @@ bool IsCompressed(const HttpRequest& request) {
 }
 
 }  // namespace
+
+HttpHandler::HttpHandler(InferenceService& service, shm::SharedMemoryManager& shared_memory,
+                         HttpHandlerOptions options)
+    : service_(service), shared_memory_(shared_memory), options_(options) {
+  if (options_.access_control != nullptr) {
+    management_ = std::make_unique<auth::Management>(*options_.access_control);
+    management_api_ = std::make_unique<ManagementApi>(*management_);
+  }
+}
+
+HttpHandler::~HttpHandler() = default;
 
 bool HttpHandler::RunsOnWorkerPool(const HttpRequest& request) {
   StatusOr<Route> route = MatchRoute(request.target);
@@ -67,6 +124,7 @@ HttpReply HttpHandler::Handle(const HttpRequest& request) {
 HttpReply HttpHandler::HandleUncompressed(const HttpRequest& request) {
   HttpReply reply;
   reply.request_id = ids_.Next();
+  if (ManagementApi::Handles(request.target)) return HandleManagement(request, std::move(reply));
   StatusOr<Route> route = MatchRoute(request.target);
   if (!route.ok()) return ErrorReply(std::move(reply), route.status());
 
@@ -79,8 +137,15 @@ HttpReply HttpHandler::HandleUncompressed(const HttpRequest& request) {
                           "'; use " + std::string(allowed));
   }
 
+  Admitted admitted{RequestContext(reply.request_id, "http", request.peer), {}, {}, 0};
+  if (options_.access_control != nullptr) {
+    if (std::optional<HttpReply> refused = Admit(request, *route, admitted, reply)) return std::move(*refused);
+  }
+
   HttpRequest decoded = request;
-  if (std::optional<HttpReply> rejected = DecodeBody(decoded, *route, reply)) return std::move(*rejected);
+  if (std::optional<HttpReply> rejected = DecodeBody(decoded, *route, admitted.context, reply)) {
+    return std::move(*rejected);
+  }
 
   const std::string& model = route->model_segment;
   const std::optional<std::string>& version = route->version_segment;
@@ -102,7 +167,7 @@ HttpReply HttpHandler::HandleUncompressed(const HttpRequest& request) {
     case Endpoint::kModelReady:
       return HandleModelReady(model, version, std::move(reply));
     case Endpoint::kInfer:
-      return HandleInfer(decoded, model, version, std::move(reply));
+      return HandleInfer(decoded, model, version, admitted, std::move(reply));
     case Endpoint::kModelConfig:
       return HandleModelConfig(model, version, std::move(reply));
     case Endpoint::kModelStatistics:
@@ -112,9 +177,9 @@ HttpReply HttpHandler::HandleUncompressed(const HttpRequest& request) {
     case Endpoint::kRepositoryIndex:
       return HandleRepositoryIndex(decoded, std::move(reply));
     case Endpoint::kModelLoad:
-      return HandleModelControl(decoded, model, true, std::move(reply));
+      return HandleModelControl(decoded, model, true, admitted.context, std::move(reply));
     case Endpoint::kModelUnload:
-      return HandleModelControl(decoded, model, false, std::move(reply));
+      return HandleModelControl(decoded, model, false, admitted.context, std::move(reply));
     case Endpoint::kSharedMemoryStatus:
       return HandleSharedMemoryStatus(route->region_segment, std::move(reply));
     case Endpoint::kAllSharedMemoryStatus:
@@ -129,7 +194,57 @@ HttpReply HttpHandler::HandleUncompressed(const HttpRequest& request) {
   return ErrorReply(std::move(reply), InternalError("endpoint without a handler"));
 }
 
-std::optional<HttpReply> HttpHandler::DecodeBody(HttpRequest& request, const Route& route, HttpReply& reply) {
+HttpReply HttpHandler::HandleManagement(const HttpRequest& request, HttpReply reply) {
+  if (management_api_ == nullptr) {
+    return ErrorReply(std::move(reply), 404,
+                      "the management API needs access control: start moat serve with --policy and --data-dir");
+  }
+  auth::Credentials credentials = CredentialsOf(request);
+  int64_t now = auth::UnixNow();
+  StatusOr<auth::Caller> caller = options_.access_control->Authenticate(credentials, now);
+  if (!caller.ok()) {
+    RequestContext context(reply.request_id, "http", request.peer);
+    service_.RecordRejectedRequest(context, "", "", caller.status());
+    if (caller.status().code() == StatusCode::kUnauthenticated) reply.www_authenticate = "Bearer realm=\"moat\"";
+    return ErrorReply(std::move(reply), caller.status());
+  }
+  return management_api_->Handle(request, *caller, std::move(reply), now);
+}
+
+std::optional<HttpReply> HttpHandler::Admit(const HttpRequest& request, const Route& route, Admitted& admitted,
+                                            HttpReply& reply) {
+  std::optional<policy::Action> action = ActionFor(route.endpoint);
+  if (!action) return std::nullopt;
+  auth::Operation& operation = admitted.operation;
+  operation.action = *action;
+  if (!route.model_segment.empty()) {
+    // A name that does not decode is passed on as sent: the policy denies
+    // it as an invalid request before the client learns anything else.
+    StatusOr<std::string> model = DecodeModelName(route.model_segment);
+    operation.model = model.ok() ? std::move(*model) : route.model_segment;
+    StatusOr<std::optional<int64_t>> version = ParseModelVersion(route.version_segment);
+    if (version.ok()) operation.version = *version;
+  }
+  auth::Credentials credentials = CredentialsOf(request);
+  admitted.now_unix = auth::UnixNow();
+  auth::Refusal refusal;
+  Status status = auth::AdmitRequest(*options_.access_control, credentials, operation, admitted.now_unix,
+                                     admitted.context, admitted.caller, refusal);
+  if (status.ok()) return std::nullopt;
+
+  reply.model = operation.model;
+  service_.RecordRejectedRequest(admitted.context, operation.model, route.version_segment.value_or(""), status);
+  unsigned http_status = HttpStatusFor(status.code());
+  if (status.code() == StatusCode::kUnauthenticated) reply.www_authenticate = "Bearer realm=\"moat\"";
+  if (status.code() == StatusCode::kFailedPrecondition && !refusal.approval_id.empty()) {
+    http_status = 428;  // Precondition Required: the approvals
+    reply.approval_id = refusal.approval_id;
+  }
+  return ErrorReply(std::move(reply), http_status, status.message());
+}
+
+std::optional<HttpReply> HttpHandler::DecodeBody(HttpRequest& request, const Route& route,
+                                                 const RequestContext& context, HttpReply& reply) {
   if (request.content_encoding.empty()) return std::nullopt;
   StatusOr<ContentCoding> coding = ParseContentEncoding(request.content_encoding);
   Status error;
@@ -147,7 +262,7 @@ std::optional<HttpReply> HttpHandler::DecodeBody(HttpRequest& request, const Rou
     // RESOURCE_EXHAUSTED is the decompressed body passing max_body_bytes.
     http_status = error.code() == StatusCode::kResourceExhausted ? 413 : HttpStatusFor(error.code());
   }
-  AuditIfInfer(route, request.peer, error, reply);
+  AuditIfInfer(route, context, error, reply);
   return ErrorReply(std::move(reply), http_status, error.message());
 }
 
@@ -167,12 +282,11 @@ HttpReply HttpHandler::CompressReply(HttpReply reply, std::string_view accept_en
   return reply;
 }
 
-void HttpHandler::AuditIfInfer(const Route& route, std::string_view peer, const Status& reason,
+void HttpHandler::AuditIfInfer(const Route& route, const RequestContext& context, const Status& reason,
                                HttpReply& reply) {
   if (route.endpoint != Endpoint::kInfer) return;
   StatusOr<std::string> model = DecodeModelName(route.model_segment);
   reply.model = model.ok() ? *model : route.model_segment;
-  RequestContext context{reply.request_id, "http", std::string(peer)};
   service_.RecordRejectedRequest(context, reply.model, route.version_segment.value_or(""), reason);
 }
 
@@ -221,8 +335,16 @@ HttpReply HttpHandler::HandleModelReady(const std::string& model_segment,
 }
 
 HttpReply HttpHandler::HandleInfer(const HttpRequest& request, const std::string& model_segment,
-                                   const std::optional<std::string>& version_segment, HttpReply reply) {
-  RequestContext context{reply.request_id, "http", request.peer};
+                                   const std::optional<std::string>& version_segment, Admitted& admitted,
+                                   HttpReply reply) {
+  RequestContext& context = admitted.context;
+  // The policy allowed "the latest version" before it was known; the
+  // service asks again with the version it resolves.
+  std::optional<auth::PolicyVersionCheck> version_check;
+  if (options_.access_control != nullptr && !admitted.operation.version) {
+    version_check.emplace(*options_.access_control, admitted.caller, admitted.operation, admitted.now_unix);
+    context.version_authorizer = &*version_check;
+  }
   auto reject = [&](HttpReply rejected, const Status& reason) {
     // The audit record names the model as sent until its name is decoded.
     const std::string& model = rejected.model.empty() ? model_segment : rejected.model;
@@ -272,7 +394,9 @@ HttpReply HttpHandler::Reject(std::string_view method, std::string_view target, 
   HttpReply reply;
   reply.request_id = ids_.Next();
   StatusOr<Route> route = MatchRoute(target);
-  if (route.ok() && method == EndpointMethod(route->endpoint)) AuditIfInfer(*route, peer, reason, reply);
+  if (route.ok() && method == EndpointMethod(route->endpoint)) {
+    AuditIfInfer(*route, RequestContext(reply.request_id, "http", std::string(peer)), reason, reply);
+  }
   return ErrorReply(std::move(reply), http_status, reason.message());
 }
 

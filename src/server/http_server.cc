@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -52,9 +53,17 @@ Status CheckOptions(const HttpServerOptions& options) {
   return OkStatus();
 }
 
+std::string TlsDescription(const HttpServerOptions& options) {
+  if (!options.tls) return "plain HTTP";
+  if (options.tls->client_ca_file.empty()) return "TLS";
+  return options.tls->require_client_cert ? "TLS, client certificate required"
+                                          : "TLS, client certificate optional";
+}
+
 HttpHandlerOptions HandlerOptionsFor(const HttpServerOptions& options) {
   HttpHandlerOptions handler_options;
   handler_options.max_body_bytes = options.max_body_bytes;
+  handler_options.access_control = options.access_control;
   return handler_options;
 }
 
@@ -74,6 +83,7 @@ class HttpServer::Impl {
   uint16_t port() const { return port_; }
 
  private:
+  Status LoadTls();
   Status Listen();
   void RunIoThread();
   void Accept();
@@ -91,6 +101,7 @@ class HttpServer::Impl {
   // go with the io_context, and they refer to everything declared above it.
   std::unique_ptr<asio::io_context> io_context_ = std::make_unique<asio::io_context>();
   std::unique_ptr<asio::thread_pool> workers_;
+  std::optional<asio::ssl::context> ssl_context_;  // set when serving TLS
   std::optional<SessionContext> session_context_;
   std::optional<tcp::acceptor> acceptor_;
   std::optional<asio::steady_timer> accept_retry_timer_;
@@ -107,16 +118,28 @@ Status HttpServer::Impl::Start() {
   std::lock_guard lock(lifecycle_mutex_);
   if (started_ || stopped_) return FailedPreconditionError("the HTTP server can be started only once");
   MOAT_RETURN_IF_ERROR(CheckOptions(options_));
+  MOAT_RETURN_IF_ERROR(LoadTls());
   MOAT_RETURN_IF_ERROR(Listen());
   started_ = true;
 
   workers_ = std::make_unique<asio::thread_pool>(static_cast<size_t>(options_.worker_threads));
-  session_context_.emplace(SessionContext{options_, handler_, *workers_, open_connections_, stopping_});
+  session_context_.emplace(SessionContext{options_, handler_, *workers_, open_connections_, stopping_,
+                                          ssl_context_ ? &*ssl_context_ : nullptr, overload_response_,
+                                          rejected_in_flight_});
   accept_retry_timer_.emplace(*io_context_);
   Accept();
   for (int i = 0; i < options_.io_threads; ++i) io_threads_.emplace_back([this] { RunIoThread(); });
-  spdlog::info("http server listening on {}:{} ({} I/O threads, {} worker threads)", options_.address, port_,
-               options_.io_threads, options_.worker_threads);
+  spdlog::info("http server listening on {}:{} ({}, {} I/O threads, {} worker threads)", options_.address,
+               port_, TlsDescription(options_), options_.io_threads, options_.worker_threads);
+  return OkStatus();
+}
+
+Status HttpServer::Impl::LoadTls() {
+  if (!options_.tls) return OkStatus();
+  MOAT_ASSIGN_OR_RETURN(tls::TlsServerFiles files, tls::LoadTlsServerFiles(*options_.tls));
+  MOAT_ASSIGN_OR_RETURN(tls::SslContextPtr context, tls::NewServerContext(files));
+  // Asio's context takes ownership of the OpenSSL one.
+  ssl_context_.emplace(context.release());
   return OkStatus();
 }
 
@@ -183,7 +206,11 @@ void HttpServer::Impl::OnAccept(boost::system::error_code error, tcp::socket soc
     RejectConnection(std::move(socket));
   } else {
     open_connections_.fetch_add(1);
-    std::make_shared<HttpSession>(std::move(socket), *session_context_)->Start();
+    if (ssl_context_) {
+      std::make_shared<HttpSession<TlsStream>>(std::move(socket), *session_context_)->Start();
+    } else {
+      std::make_shared<HttpSession<PlainStream>>(std::move(socket), *session_context_)->Start();
+    }
   }
   Accept();
 }
@@ -201,6 +228,11 @@ void HttpServer::Impl::RejectConnection(tcp::socket socket) {
     return;
   }
   rejected_in_flight_.fetch_add(1);
+  // A TLS client can read the 503 only after a handshake, which the session does.
+  if (ssl_context_) {
+    std::make_shared<HttpSession<TlsStream>>(std::move(socket), *session_context_, true)->Start();
+    return;
+  }
   std::make_shared<RejectedConnection>(std::move(socket), overload_response_, rejected_in_flight_,
                                        options_.request_timeout)
       ->Start();

@@ -5,14 +5,20 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "auth/access_control.h"
 #include "common/status.h"
 #include "core/inference.h"
 #include "shm/shared_memory.h"
+#include "tls/tls_context.h"
 
 namespace moat::server {
+
+struct HttpRequest;
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";  // an IPv4 or IPv6 address, not a host name
@@ -31,6 +37,17 @@ struct HttpServerOptions {
   std::chrono::milliseconds request_timeout{30000};
   // Connections beyond this get a 503 with a JSON error and are closed.
   size_t max_connections = 1024;
+  // Serve HTTPS: every connection starts with a TLS handshake, which the
+  // request timeout bounds. Unset: plain HTTP.
+  std::optional<tls::TlsServerOptions> tls;
+  // Called with each complete request just before the handler gets it, on
+  // the thread that runs the handler (an I/O or a worker thread), so it must
+  // be thread-safe and quick. Lets tests and tracing see what the
+  // connection added to the request, such as its client certificate.
+  std::function<void(const HttpRequest&)> request_observer;
+  // Authenticates and authorizes requests; null serves everyone as
+  // "anonymous". Must outlive the server.
+  auth::AccessControl* access_control = nullptr;
 };
 
 // Serves the REST endpoints of `service` and the regions of `shared_memory`,
@@ -46,8 +63,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds, listens and starts the threads. INVALID_ARGUMENT for bad options;
-  // UNAVAILABLE naming the address when it cannot be bound. At most once.
+  // Binds, listens and starts the threads. INVALID_ARGUMENT for bad options,
+  // TLS files included (see tls::LoadTlsServerFiles); UNAVAILABLE naming the
+  // address when it cannot be bound. At most once.
   Status Start();
 
   // The bound port; valid after a successful Start.

@@ -14,7 +14,7 @@ HttpReply HttpHandler::HandleRepositoryIndex(const HttpRequest& request, HttpRep
 }
 
 HttpReply HttpHandler::HandleModelControl(const HttpRequest& request, const std::string& model_segment,
-                                          bool load, HttpReply reply) {
+                                          bool load, const RequestContext& context, HttpReply reply) {
   StatusOr<std::string> model = DecodeModelName(model_segment);
   if (!model.ok()) return ErrorReply(std::move(reply), model.status());
   reply.model = *model;
@@ -22,7 +22,6 @@ HttpReply HttpHandler::HandleModelControl(const HttpRequest& request, const std:
     return ErrorReply(std::move(reply), checked);
   }
 
-  RequestContext context{reply.request_id, "http", request.peer};
   Status status = load ? service_.LoadModel(*model, context) : service_.UnloadModel(*model, context);
   if (!status.ok()) return ErrorReply(std::move(reply), status);
   return JsonReply(std::move(reply), "{}");

@@ -190,9 +190,9 @@ TEST(AuditCli, QueryTableAndJson) {
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_EQ(table.out,
             "SEQ       TIME                         TYPE            MODEL             VERSION  PRINCIPAL     "
-            "OUTCOME             REQUEST_ID\n"
+            "OUTCOME             RULE                  REQUEST_ID\n"
             "1         2026-12-05T04:30:01.000000Z  inference       resnet            4        anonymous     "
-            "ok                  req-1\n");
+            "ok                  -                     req-1\n");
 
   RunResult json = RunMoat(temp, {"query", "--audit-dir", log.folder(), "--key-file", log.key_file(), "--json",
                                   "--until", "2026-12-05T04:30:01Z"});

@@ -21,8 +21,9 @@ TEST(EncodeRecord, FieldsInDocumentedOrder) {
   ASSERT_FALSE(parsed.HasParseError()) << record;
   std::vector<std::string> names;
   for (const auto& member : parsed.GetObject()) names.emplace_back(member.name.GetString());
-  EXPECT_EQ(names, (std::vector<std::string>{"format", "seq", "type", "time", "request_id", "principal", "model",
-                                             "version", "bundle_digest", "input_digest", "output_digest",
+  EXPECT_EQ(names, (std::vector<std::string>{"format", "seq", "type", "time", "request_id", "principal", "action",
+                                             "rule", "model", "version", "bundle_digest", "input_digest",
+                                             "output_digest",
                                              "outcome", "error", "latency_us", "instance", "protocol", "peer",
                                              "node", "details"}));
   EXPECT_EQ(parsed["format"].GetInt64(), kRecordFormatVersion);

@@ -1,9 +1,4 @@
 // `moat serve` with the HTTP flags: each flag reaches the server it starts.
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,9 +11,8 @@
 
 #include "test_http_client.h"
 #include "testing/run_command.h"
+#include "testing/serve_process.h"
 #include "testing/signed_repository.h"
-
-extern char** environ;
 
 namespace moat::server {
 namespace {
@@ -31,53 +25,7 @@ using testing::Response;
 using testing::TestClient;
 namespace http = boost::beast::http;
 
-// Runs `moat serve` with `flags` until destroyed, then stops it with SIGTERM.
-class ServeProcess {
- public:
-  ServeProcess(const moat::testing::SignedRepository& repository, const std::vector<std::string>& flags)
-      : port_file_(repository.root() + "/port") {
-    setenv("ORT_DISABLE_TELEMETRY", "1", 1);
-    std::vector<std::string> args = {MOAT_BINARY,       "serve",
-                                     "--repository",    repository.repository_dir(),
-                                     "--trust",         repository.trust_dir(),
-                                     "--audit-dir",     repository.audit_dir(),
-                                     "--audit-durability", "batched", "--listen",
-                                     "127.0.0.1:0",     "--port-file",
-                                     port_file_};
-    args.insert(args.end(), flags.begin(), flags.end());
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, MOAT_BINARY, nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
-  }
-
-  ~ServeProcess() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-  }
-
-  // Waits up to 60 s for the port file; 0 when the server did not start.
-  uint16_t WaitForPort() {
-    for (int i = 0; i < 600 && pid_ > 0; ++i) {
-      std::ifstream in(port_file_);
-      int port = 0;
-      if (in >> port && port > 0) return static_cast<uint16_t>(port);
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return 0;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return 0;
-  }
-
- private:
-  std::string port_file_;
-  pid_t pid_ = -1;
-};
+using moat::testing::ServeProcess;
 
 TEST(ServeFlags, HelpListsHttpFlags) {
   auto result = moat::testing::RunCommand(std::string(MOAT_BINARY) + " serve --help");
