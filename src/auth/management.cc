@@ -375,14 +375,29 @@ ManagementResult<TotpEnrolled> Management::EnrolTotp(const ManagementCall& call,
 }
 
 ManagementResult<std::vector<ApprovalRequest>> Management::ListApprovals(const ManagementCall& call, bool all) {
-  Operation operation;
-  operation.action = policy::Action::kApprove;
-  operation.details["operation"] = "list_approvals";
-  return Run<std::vector<ApprovalRequest>>(call, operation, [&](auto&) -> StatusOr<std::vector<ApprovalRequest>> {
-    ApprovalOutcome<std::vector<ApprovalRequest>> listed = access_.approvals().List(call.now, all);
-    access_.DrainApprovalEvents();  // expiries found while listing
-    return std::move(listed.result);
-  });
+  // Each caller sees the requests it made and those the policy lets it
+  // decide (action approve on the requester), so a rule with `targets`
+  // limits the list the same way it limits approving.
+  return RunOwn<std::vector<ApprovalRequest>>(
+      call, "list_approvals", {}, [&](auto&) -> StatusOr<std::vector<ApprovalRequest>> {
+        ApprovalOutcome<std::vector<ApprovalRequest>> listed = access_.approvals().List(call.now, all);
+        access_.DrainApprovalEvents();  // expiries found while listing
+        if (!listed.result.ok()) return listed.result.status();
+        std::shared_ptr<const policy::Policy> current = access_.policy();
+        std::vector<ApprovalRequest> visible;
+        for (ApprovalRequest& request : *listed.result) {
+          bool own = request.requester == call.caller.subject.account;
+          std::string target = UserTarget(request.requester);
+          policy::AccessRequest decide;
+          decide.subject = &call.caller.subject;
+          decide.action = policy::Action::kApprove;
+          decide.target = target;
+          decide.unix_seconds = call.now;
+          decide.client_address = call.caller.address;
+          if (own || current->Decide(decide).allowed) visible.push_back(std::move(request));
+        }
+        return visible;
+      });
 }
 
 namespace {

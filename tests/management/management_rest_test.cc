@@ -200,6 +200,10 @@ TEST_F(ManagementRestTest, ApprovedOperationRunsOnce) {
   const std::string digest = StringAt(listed["approvals"][0], "digest");
   EXPECT_EQ(StringAt(listed["approvals"][0], "requester"), "alice");
   EXPECT_TRUE(Contains(StringAt(listed["approvals"][0], "description"), "svc-batch"));
+  // Someone the policy does not let decide it sees an empty list, not 403.
+  reply = Rest("GET", "/moat/v1/approvals", "", "mallory");
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  EXPECT_EQ(JsonOf(reply)["approvals"].Size(), 0u);
 
   // The requester cannot approve her own request; a wrong digest is refused.
   EXPECT_EQ(Rest("POST", "/moat/v1/approvals/" + id + "/approve", R"({"digest":")" + digest + "\"}").status, 403u);
