@@ -287,8 +287,13 @@ StatusOr<Grant> AccessControl::Authorize(const Caller& caller, const Operation& 
     DrainApprovalEvents();
     if (consumed.result.ok()) return Grant{std::string(decision.rule), caller.approval_id};
     const Status& error = consumed.result.status();
-    if (error.code() == StatusCode::kFailedPrecondition && error.message().find("approvals") != std::string::npos) {
-      why.approval_id = caller.approval_id;
+    if (error.code() == StatusCode::kFailedPrecondition) {
+      // Still waiting for approvers: the reply names the approval again.
+      ApprovalOutcome<ApprovalRequest> named = approvals_->Get(caller.approval_id, now_unix);
+      DrainApprovalEvents();
+      if (named.result.ok() && named.result->state == ApprovalState::kPending) {
+        why.approval_id = caller.approval_id;
+      }
     }
     return Status(error.code(), "approval " + caller.approval_id + ": " + error.message());
   }
