@@ -274,8 +274,8 @@ StatusOr<Grant> AccessControl::Authorize(const Caller& caller, const Operation& 
   }
   if (decision.approvals == 0) return Grant{std::string(decision.rule), ""};
 
-  // The policy asks for approvals: the operation runs only by consuming an
-  // approval of exactly this operation.
+  // The policy requires approvals, so the operation runs only by consuming
+  // an approval of exactly this operation.
   if (caller.subject.account.empty()) return PermissionDeniedError("permission denied: approvals need an account");
   std::string action(policy::ActionName(operation.action));
   OperationFields fields = ApprovalFields(operation);
@@ -316,7 +316,7 @@ Status AccessControl::ReloadPolicy() {
   record.type = access_record::kPolicyReload;
   record.action = std::string(policy::ActionName(policy::Action::kChangePolicy));
   if (!loaded.ok()) {
-    spdlog::error("policy reload refused, the running policy stays: {}", loaded.status().message());
+    spdlog::error("policy reload failed, keeping the running policy: {}", loaded.status().message());
     record.outcome = std::string(StatusCodeName(loaded.status().code()));
     record.error = loaded.status().message();
     record.details = JsonObject({{"file", options_.policy_file}, {"running_digest", policy()->digest()}});

@@ -1,8 +1,8 @@
 // AccessControl: the one place where a request's credentials become a
 // caller and an action becomes allowed, denied, or an approval to wait for.
 // Front ends (HTTP, gRPC, the management API) call Authenticate once per
-// request and Authorize once per action; the result names the policy rule
-// that decided, which goes into the request's audit record.
+// request and Authorize once per action. The result names the deciding
+// policy rule, which goes into the request's audit record.
 #pragma once
 
 #include <atomic>
@@ -31,7 +31,7 @@ namespace moat::auth {
 // The principal of requests that present no credentials.
 inline constexpr char kAnonymous[] = "anonymous";
 
-// What a request presents, as its front end read it. Views into the
+// The credentials of a request, as its front end read them. Views into the
 // request; valid for the call only.
 struct Credentials {
   std::string_view authorization;  // "Bearer TOKEN" (HTTP header or gRPC metadata), may be empty
@@ -69,20 +69,20 @@ struct Grant {
   std::string approval_id;  // the approval it consumed, if the policy asked for one
 };
 
-// Why Authorize refused, for the audit record and the reply.
+// The reason Authorize gave no grant, for the audit record and the reply.
 struct Refusal {
   std::string rule;            // the deciding policy rule
   bool needs_second_factor = false;
   // Set when the operation waits for approvals: the pending request (new,
   // or the one the caller named that is not approved yet), its digest and
-  // how many approvals it needs. HTTP answers 428, gRPC FAILED_PRECONDITION.
+  // how many approvals it needs. HTTP replies with 428, gRPC with FAILED_PRECONDITION.
   std::string approval_id;
   std::string approval_digest;
   int approvals_required = 0;
 };
 
 struct AccessControlOptions {
-  std::string data_dir;     // holds state.db (accounts, tokens, codes, approvals)
+  std::string data_dir;     // contains state.db (accounts, tokens, codes, approvals)
   std::string policy_file;  // reloaded by ReloadPolicy
   // Which field of a verified client certificate names the account.
   tls::CertificateIdentityField certificate_identity = tls::CertificateIdentityField::kCommonName;
@@ -189,8 +189,8 @@ Status AdmitRequest(AccessControl& access, const Credentials& credentials, const
 // The current time in Unix seconds, for Authenticate and Authorize.
 int64_t UnixNow();
 
-// Decides an infer request again once the service knows the version that
-// "latest" resolved to (see VersionAuthorizer). Lives on the front end's
+// Decides an infer request again once the service has resolved "latest"
+// to a version (see VersionAuthorizer). Lives on the front end's
 // stack for the duration of one request.
 class PolicyVersionCheck final : public VersionAuthorizer {
  public:

@@ -306,6 +306,17 @@ Status FinishRequest(Database& database, ApprovalRequest& request, ApprovalState
   return OkStatus();
 }
 
+// Ends an open request in `state` on behalf of `actor`, records the event
+// of `kind`, and hands the request over as the call's verdict.
+Status EndRequest(Database& database, ApprovalRequest& request, ApprovalState state, ApprovalEventKind kind,
+                  std::string_view actor, int64_t now, std::vector<ApprovalEvent>& events,
+                  StatusOr<ApprovalRequest>& verdict) {
+  MOAT_RETURN_IF_ERROR(FinishRequest(database, request, state, now));
+  MOAT_RETURN_IF_ERROR(RecordEventFor(database, request, kind, actor, now, events));
+  verdict = std::move(request);
+  return OkStatus();
+}
+
 // Marks an open request expired, with its event, when `now` is at or past
 // expires_at. The event carries expires_at as its time.
 Status ExpireIfDue(Database& database, ApprovalRequest& request, int64_t now,
@@ -498,11 +509,8 @@ ApprovalOutcome<ApprovalRequest> ApprovalStore::Reject(std::string_view id, std:
         }
         request.rejected_by = std::string(approver);
         request.reason = std::string(reason);
-        MOAT_RETURN_IF_ERROR(FinishRequest(database_, request, ApprovalState::kRejected, now));
-        MOAT_RETURN_IF_ERROR(
-            RecordEventFor(database_, request, ApprovalEventKind::kRejected, approver, now, events));
-        verdict = std::move(request);
-        return OkStatus();
+        return EndRequest(database_, request, ApprovalState::kRejected, ApprovalEventKind::kRejected,
+                          approver, now, events, verdict);
       });
 }
 
@@ -520,11 +528,8 @@ ApprovalOutcome<ApprovalRequest> ApprovalStore::Cancel(std::string_view id, std:
                                           "; only they can cancel it, not " + std::string(requester));
           return OkStatus();
         }
-        MOAT_RETURN_IF_ERROR(FinishRequest(database_, request, ApprovalState::kCancelled, now));
-        MOAT_RETURN_IF_ERROR(
-            RecordEventFor(database_, request, ApprovalEventKind::kCancelled, requester, now, events));
-        verdict = std::move(request);
-        return OkStatus();
+        return EndRequest(database_, request, ApprovalState::kCancelled, ApprovalEventKind::kCancelled,
+                          requester, now, events, verdict);
       });
 }
 
@@ -556,11 +561,8 @@ ApprovalOutcome<ApprovalRequest> ApprovalStore::Consume(std::string_view id, std
                                             CountText(request));
           return OkStatus();
         }
-        MOAT_RETURN_IF_ERROR(FinishRequest(database_, request, ApprovalState::kExecuted, now));
-        MOAT_RETURN_IF_ERROR(
-            RecordEventFor(database_, request, ApprovalEventKind::kExecuted, requester, now, events));
-        verdict = std::move(request);
-        return OkStatus();
+        return EndRequest(database_, request, ApprovalState::kExecuted, ApprovalEventKind::kExecuted,
+                          requester, now, events, verdict);
       });
 }
 

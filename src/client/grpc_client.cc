@@ -92,8 +92,8 @@ class GrpcClient::Channel {
   std::unique_ptr<Stub> stub_;  // thread-safe, as every generated stub
 };
 
-StatusOr<GrpcClient> GrpcClient::Create(std::string_view target, GrpcOptions options) {
-  MOAT_ASSIGN_OR_RETURN(ServerAddress address, ParseGrpcTarget(target));
+StatusOr<std::shared_ptr<grpc::Channel>> CreateGrpcChannel(const ServerAddress& address,
+                                                           const GrpcOptions& options) {
   MOAT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
                         CredentialsFor(address, options));
   grpc::ChannelArguments arguments;
@@ -109,8 +109,15 @@ StatusOr<GrpcClient> GrpcClient::Create(std::string_view target, GrpcOptions opt
   if (options.own_connection) arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(ChannelTarget(address), credentials, arguments);
-  if (channel == nullptr)
+  if (channel == nullptr) {
     return InternalError("creating a gRPC channel to " + address.HostHeader() + " failed");
+  }
+  return channel;
+}
+
+StatusOr<GrpcClient> GrpcClient::Create(std::string_view target, GrpcOptions options) {
+  MOAT_ASSIGN_OR_RETURN(ServerAddress address, ParseGrpcTarget(target));
+  MOAT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, CreateGrpcChannel(address, options));
   return GrpcClient(std::make_shared<const Channel>(std::move(address), options, std::move(channel)));
 }
 

@@ -18,6 +18,10 @@
 #include "core/inference.h"
 #include "tls/tls_context.h"
 
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
 namespace moat::client {
 
 struct GrpcOptions {
@@ -42,6 +46,12 @@ struct GrpcOptions {
 // Thread-safe. Server errors become a Status with the gRPC code (Moat's codes
 // use the same numbers) and a message with the RPC name and the server's
 // message.
+// Creates a channel to `address` with the credentials, message limits and
+// connection settings of `options` (timeout and token apply per call, so
+// they are not used here). The channel never goes through a proxy.
+StatusOr<std::shared_ptr<grpc::Channel>> CreateGrpcChannel(const ServerAddress& address,
+                                                           const GrpcOptions& options);
+
 class GrpcClient {
  public:
   // Parses `target` (see ParseGrpcTarget) and creates the channel without

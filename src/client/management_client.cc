@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "client/grpc_client.h"
 #include "client/http_exchange.h"
 #include "client/kserve_client.h"
 #include "client/kserve_messages.h"
@@ -65,38 +66,6 @@ std::string ApprovalIdOfBody(std::string_view body) {
   return std::string(member->value.GetString(), member->value.GetStringLength());
 }
 
-// gRPC's target syntax for an IP literal, which bypasses name resolution.
-std::string ChannelTarget(const ServerAddress& address) {
-  const bool ipv6 = address.host.find(':') != std::string::npos;
-  return (ipv6 ? "ipv6:" : "ipv4:") + address.HostHeader();
-}
-
-StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ServerAddress& address,
-                                                     const tls::TlsClientOptions& tls_options) {
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (address.tls) {
-    StatusOr<tls::TlsClientFiles> files = tls::LoadTlsClientFiles(tls_options);
-    if (!files.ok()) return InvalidArgumentError("grpcs://" + address.HostHeader() + ": " + files.status().message());
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = files->ca_pem;
-    ssl.pem_cert_chain = files->certificate_chain_pem;
-    ssl.pem_private_key = files->private_key_pem;
-    credentials = grpc::SslCredentials(ssl);
-  } else {
-    if (!tls_options.ca_file.empty() || !tls_options.cert_file.empty() || !tls_options.key_file.empty()) {
-      return InvalidArgumentError("TLS files were given for gRPC target " + address.HostHeader() +
-                                  ", which is plaintext; use a grpcs:// target");
-    }
-    credentials = grpc::InsecureChannelCredentials();
-  }
-  grpc::ChannelArguments arguments;
-  // Nothing but the given address: no proxy from the environment.
-  arguments.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(ChannelTarget(address), credentials, arguments);
-  if (channel == nullptr) return InternalError("creating a gRPC channel to " + address.HostHeader() + " failed");
-  return channel;
-}
-
 }  // namespace
 
 // The REST form of one management call: the method, the path after
@@ -132,7 +101,9 @@ StatusOr<std::unique_ptr<ManagementClient>> ManagementClient::Create(const Manag
   } else {
     MOAT_ASSIGN_OR_RETURN(ServerAddress address, ParseGrpcTarget(options.url));
     connection->host = address.HostHeader();
-    MOAT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, OpenChannel(address, options.tls));
+    GrpcOptions grpc_options;
+    grpc_options.tls = options.tls;
+    MOAT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, CreateGrpcChannel(address, grpc_options));
     connection->stub = pb::Management::NewStub(channel);
   }
   return std::unique_ptr<ManagementClient>(new ManagementClient(std::move(connection)));

@@ -16,8 +16,8 @@
 
 namespace moat {
 
-// Decides again, once the service knows which version "the latest" is, an
-// infer request that the policy allowed before its version was known.
+// Decides again an infer request that the policy allowed before its version
+// was resolved, once the service has resolved "the latest" to a version.
 class VersionAuthorizer {
  public:
   virtual ~VersionAuthorizer() = default;
@@ -35,13 +35,13 @@ struct RequestContext {
   std::string request_id;  // the client's "id" if it sent one, else generated
   std::string protocol;    // "http", "grpc", ...
   std::string peer;        // "127.0.0.1:51234"
-  // Who sent it and what the policy said; see audit::AuditEvent. Without
+  // The sender and the policy's decision; see audit::AuditEvent. Without
   // access control: "anonymous" and two empty strings.
   std::string principal = "anonymous";
   std::string action;
   std::string rule;
   // Set when the request named no version and the policy allowed it before
-  // the version was known; Infer asks it about the version it resolves.
+  // the version was known; Infer passes it the version it resolves.
   // Null otherwise. Must outlive the call.
   const VersionAuthorizer* version_authorizer = nullptr;
 };

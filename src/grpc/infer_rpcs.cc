@@ -22,8 +22,8 @@ Status InferenceRpcService::RunInfer(Context& call, std::shared_ptr<const ModelI
   MOAT_RETURN_IF_ERROR(Admit(call, log, policy::Action::kInfer, message->model_name(), message->model_version(),
                              admitted));
   RequestContext& context = admitted.context;
-  // The policy allowed "the latest version" before it was known; the
-  // service asks again with the version it resolves.
+  // The policy allowed "the latest version" before it was resolved, so the
+  // service decides again with the version it resolves.
   std::optional<auth::PolicyVersionCheck> version_check;
   if (access_control_ != nullptr && !admitted.operation.version) {
     version_check.emplace(*access_control_, admitted.caller, admitted.operation, admitted.now_unix);

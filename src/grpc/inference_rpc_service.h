@@ -66,7 +66,7 @@ class InferenceRpcService final : public inference::GRPCInferenceService::Servic
       inference::SystemSharedMemoryUnregisterResponse* response) override;
 
  private:
-  // What access control decided for a call that it let through.
+  // The access control outcome of a call that it let through.
   struct Admitted {
     RequestContext context;
     auth::Caller caller;

@@ -338,8 +338,8 @@ HttpReply HttpHandler::HandleInfer(const HttpRequest& request, const std::string
                                    const std::optional<std::string>& version_segment, Admitted& admitted,
                                    HttpReply reply) {
   RequestContext& context = admitted.context;
-  // The policy allowed "the latest version" before it was known; the
-  // service asks again with the version it resolves.
+  // The policy allowed "the latest version" before it was resolved, so the
+  // service decides again with the version it resolves.
   std::optional<auth::PolicyVersionCheck> version_check;
   if (options_.access_control != nullptr && !admitted.operation.version) {
     version_check.emplace(*options_.access_control, admitted.caller, admitted.operation, admitted.now_unix);

@@ -100,7 +100,7 @@ class HttpHandler {
   static bool RunsOnWorkerPool(const HttpRequest& request);
 
  private:
-  // What access control decided for a request that it let through.
+  // The access control outcome of a request that it let through.
   struct Admitted {
     RequestContext context;
     auth::Caller caller;

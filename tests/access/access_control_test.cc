@@ -1,5 +1,5 @@
-// AccessControl on its own: how credentials become a caller, and policy
-// reloads and approvals as the audit sink sees them.
+// AccessControl on its own: how credentials become a caller, and the audit
+// events of policy reloads and approvals.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -129,7 +129,7 @@ TEST_F(AccessControlTest, OneTimeCodeNeedsAnAccount) {
   EXPECT_THAT(refused.status().message(), HasSubstr("needs an account"));
 }
 
-TEST_F(AccessControlTest, ReloadKeepsTheRunningPolicyWhenTheFileIsBad) {
+TEST_F(AccessControlTest, ReloadKeepsPolicyOnBadFile) {
   std::string digest = access_->policy()->digest();
   ASSERT_TRUE(WriteFileAtomic(policy_file_, "[rule x]\neffect = allow\nprincipals = *\nactions = fly\n").ok());
   Status reload = access_->ReloadPolicy();
